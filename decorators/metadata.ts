@@ -1,0 +1,134 @@
+/**
+ * The one metadata record a class carries. Decorators write it through
+ * `updateRecord`; only the planner (lib/plan) reads it.
+ */
+export type HookPhase = 'prerun' | 'postrun' | 'shutdown';
+export type ProbeKind = 'startup' | 'liveness' | 'readiness';
+export type ServerKind = 'http' | 'grpc' | 'ctl';
+
+export interface HookOptions {
+  /** Lower runs first; hooks with the same order keep declaration order. @default 0 */
+  order?: number;
+  /** Deadline for this hook; the app-wide default applies when omitted. */
+  timeoutMs?: number;
+}
+
+export interface CheckOptions {
+  /** Deadline for this check; the app-wide default applies when omitted. */
+  timeoutMs?: number;
+}
+
+export interface MainOptions {
+  /** The binary's name, shown in usage and used for the runtime directory. */
+  name: string;
+  /** The command classes, each decorated with `@Command`. */
+  commands: Function[];
+  /** Extra classes bound in the container as singletons. */
+  providers?: Function[];
+  /** Printed by `--version`; read from the app's package.json when omitted. */
+  version?: string;
+  /** One line shown at the top of `--help`. */
+  description?: string;
+}
+
+export interface CommandOptions {
+  description?: string;
+  /** The server this command runs; defaults to the name when it is http, grpc or ctl. */
+  server?: ServerKind;
+  /** Extra properties for server-specific decorators of later modules. */
+  [extra: string]: unknown;
+}
+
+export interface OptionOptions {
+  description?: string;
+  required?: boolean;
+  /** Inferred from the property type (string, boolean, number, string[]) when omitted. */
+  type?: 'string' | 'boolean' | 'number' | 'array';
+}
+
+export interface HookRecord {
+  phase: HookPhase;
+  method: string;
+  options: HookOptions;
+}
+
+export interface CheckRecord {
+  probe: ProbeKind;
+  method: string;
+  name: string;
+  options: CheckOptions;
+}
+
+export interface OptionRecord {
+  property: string;
+  flag: string;
+  options: OptionOptions;
+  designType: unknown;
+}
+
+export interface ClassRecord {
+  main?: MainOptions;
+  command?: { name: string; options: CommandOptions };
+  runs: string[];
+  hooks: HookRecord[];
+  checks: CheckRecord[];
+  options: OptionRecord[];
+  /** Misuses seen while decorating; the planner reports them with the rest. */
+  problems: string[];
+}
+
+const RECORD = Symbol.for('dionysus.record');
+
+type Recorded = { [RECORD]?: ClassRecord };
+
+/** The only writer: creates the class's own record on first use. */
+export function updateRecord(target: Function, update: (record: ClassRecord) => void): void {
+  const holder = target as Recorded;
+  if (!Object.hasOwn(holder, RECORD)) {
+    Object.defineProperty(holder, RECORD, {
+      value: { runs: [], hooks: [], checks: [], options: [], problems: [] } satisfies ClassRecord,
+      enumerable: false,
+    });
+  }
+  update(holder[RECORD] as ClassRecord);
+}
+
+/** The class's own record (not its bases'), for the planner. */
+export function readRecord(target: Function): ClassRecord | undefined {
+  return Object.hasOwn(target, RECORD) ? (target as Recorded)[RECORD] : undefined;
+}
+
+/** Names a decorated member for messages: `Class.method`. */
+export function memberName(target: object, key: string | symbol): string {
+  const ctor = typeof target === 'function' ? target : target.constructor;
+  return `${ctor.name}.${String(key)}`;
+}
+
+/**
+ * Records a method-level decorator, or a problem when it sits on something
+ * that is not an instance method.
+ */
+export function onMethod(
+  decorator: string,
+  target: object,
+  key: string | symbol,
+  descriptor: PropertyDescriptor | undefined,
+  write: (record: ClassRecord, method: string) => void,
+): void {
+  const ctor = (typeof target === 'function' ? target : target.constructor) as Function;
+  updateRecord(ctor, (record) => {
+    if (typeof target === 'function') {
+      record.problems.push(
+        `${memberName(target, key)}: @${decorator} is on a static member; put it on an instance method.`,
+      );
+    } else if (typeof key === 'symbol') {
+      record.problems.push(`${memberName(target, key)}: @${decorator} needs a method with a string name.`);
+    } else if (!descriptor || typeof descriptor.value !== 'function') {
+      record.problems.push(
+        `${memberName(target, key)}: @${decorator} is on a property or accessor, not a method; decorate a method instead.`,
+      );
+    } else {
+      write(record, key);
+    }
+  });
+}

@@ -1,0 +1,114 @@
+import type { Container } from 'inversify';
+import { buildCli, type Io, runCli } from './cli/cli.js';
+import { type FrameworkSettings, frameworkDefaults } from './config/defaults.js';
+import { createAppContainer } from './container/container.js';
+import { DionysusError, PlanError } from './errors.js';
+import { type Clock, systemClock } from './lifecycle/clock.js';
+import { type LifecycleEvent, LifecycleEvents } from './lifecycle/events.js';
+import { type FrameworkStep, runLifecycle } from './lifecycle/lifecycle.js';
+import { stderrReporter } from './lifecycle/reporter.js';
+import type { ServerRunner } from './lifecycle/runner.js';
+import { processSignals, type SignalSource } from './lifecycle/signals.js';
+import { methodRunner } from './lifecycle/task.js';
+import { appClasses, buildPlan } from './plan/plan.js';
+import type { AppPlan, CommandPlan, ServerKind } from './plan/types.js';
+
+/** Everything `execute` can be handed instead of the process's own. */
+export interface ExecuteOptions {
+  readonly argv: readonly string[];
+  readonly io?: Io;
+  readonly signals?: SignalSource;
+  readonly clock?: Clock;
+  /** A container built by `createAppContainer` (e.g. with test overrides). */
+  readonly container?: Container;
+  /** Deep-merged over the defaults (and, later, over configuration). */
+  readonly settings?: DeepPartial<FrameworkSettings>;
+  /** Sees every lifecycle event of the run. */
+  readonly onEvent?: (event: LifecycleEvent) => void;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** Framework steps, in start order; telemetry fills them in. */
+const FRAMEWORK_STEPS: readonly FrameworkStep[] = [
+  { name: 'logger', start() {} },
+  { name: 'config', start() {} },
+  { name: 'tracing', start() {} },
+  { name: 'metrics', start() {} },
+];
+const POST_ORDER = ['tracing', 'metrics', 'logger'];
+
+/** Server runners by kind, loaded only by the command that needs one. */
+const RUNNERS: Record<ServerKind, () => Promise<ServerRunner> | ServerRunner> = {
+  ctl: () => methodRunner('ctl loop'),
+  http: () => {
+    throw new DionysusError('run', 'the http server is not part of this version of dionysus');
+  },
+  grpc: () => {
+    throw new DionysusError('run', 'the grpc server is not part of this version of dionysus');
+  },
+};
+
+/** Plans the app, parses argv and runs the chosen command; resolves to the exit code. */
+export async function execute(main: Function, options: ExecuteOptions): Promise<number> {
+  const io = options.io ?? { stdout: process.stdout, stderr: process.stderr, colors: process.stdout.isTTY === true };
+  let plan: AppPlan;
+  try {
+    plan = buildPlan(main);
+  } catch (error) {
+    if (!(error instanceof PlanError)) throw error;
+    io.stderr.write(`${error.message}\n`);
+    return 1;
+  }
+  const cli = buildCli(plan, (command, values) => runCommand(plan, command, values, options, io), io.colors);
+  return runCli(cli, options.argv, io);
+}
+
+async function runCommand(
+  plan: AppPlan,
+  command: CommandPlan,
+  values: Record<string, unknown>,
+  options: ExecuteOptions,
+  io: Io,
+): Promise<number> {
+  const container = options.container ?? createAppContainer(appClasses(plan));
+  const events = new LifecycleEvents();
+  events.on(stderrReporter(plan.name, io.stderr));
+  if (options.onEvent) events.on(options.onEvent);
+  if (container.isBound(LifecycleEvents)) container.unbind(LifecycleEvents);
+  container.bind(LifecycleEvents).toConstantValue(events);
+  return runLifecycle({
+    plan,
+    command,
+    container,
+    events,
+    clock: options.clock ?? systemClock,
+    signals: options.signals ?? processSignals,
+    settings: merge(frameworkDefaults(), options.settings ?? {}),
+    steps: FRAMEWORK_STEPS,
+    postOrder: POST_ORDER,
+    runner: command.server ? RUNNERS[command.server] : () => methodRunner(),
+    optionValues: values,
+  });
+}
+
+/**
+ * Runs the app's CLI with the process's argv, streams and signals. Resolves
+ * to the exit code; never calls `process.exit` (the launcher does).
+ */
+export function bootstrap(main: Function, argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  return execute(main, { argv });
+}
+
+function merge<T>(base: T, over: DeepPartial<T>): T {
+  const out = { ...base } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(over as Record<string, unknown>)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] =
+      value && typeof value === 'object' && current && typeof current === 'object' && !Array.isArray(value)
+        ? merge(current, value as DeepPartial<unknown>)
+        : value;
+  }
+  return out as T;
+}

@@ -1,0 +1,119 @@
+import { Builtins, Cli, Command, type CommandClass, Option, UsageError } from 'clipanion';
+import type { AppPlan, CommandPlan, OptionPlan } from '../plan/types.js';
+import { appVersion } from './version.js';
+
+export interface Io {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly colors?: boolean;
+}
+
+/** Runs a planned command with its parsed option values; resolves to the exit code. */
+export type Execute = (command: CommandPlan, values: Record<string, unknown>) => Promise<number>;
+
+/** Holds the parsed values of a generated command's options, keyed by property. */
+const VALUES = Symbol('values');
+/** The command plan behind a generated clipanion class. */
+const PLAN = Symbol('plan');
+
+/** Builds the clipanion CLI of an app from its plan. */
+export function buildCli(plan: AppPlan, execute: Execute, colors = false): Cli {
+  const cli = new Cli({ binaryName: plan.name, binaryLabel: plan.description ?? plan.name, enableColors: colors });
+  cli.register(Builtins.HelpCommand);
+  cli.register(versionCommand(plan));
+  for (const command of plan.commands.values()) cli.register(commandClass(command, execute));
+  return cli;
+}
+
+/**
+ * Parses argv and runs the command. Usage errors (unknown command, bad or
+ * missing options) print the message and usage to stderr and return 2.
+ */
+export async function runCli(cli: Cli, argv: readonly string[], io: Io): Promise<number> {
+  const colored = io.colors ?? false;
+  const context = { ...Cli.defaultContext, stdout: io.stdout, stderr: io.stderr, colorDepth: colored ? 8 : 1 };
+  if (argv.length === 0) {
+    io.stderr.write(`${cli.usage(null, { colored })}\nA command is required.\n`);
+    return 2;
+  }
+  let command: Command;
+  try {
+    command = cli.process([...argv], context as never);
+    if (!command.help) validateValues(command);
+  } catch (error) {
+    io.stderr.write(cli.error(error, { colored }));
+    return 2;
+  }
+  const code = await cli.run(command, context as never);
+  return code;
+}
+
+function versionCommand(plan: AppPlan): CommandClass {
+  return class extends Command {
+    static override paths = [['--version'], ['-v']];
+    async execute(): Promise<number> {
+      this.context.stdout.write(`${appVersion(plan.version) ?? 'unknown'}\n`);
+      return 0;
+    }
+  };
+}
+
+function commandClass(plan: CommandPlan, execute: Execute): CommandClass {
+  const Generated = class extends Command {
+    static override paths = [[plan.name]];
+    static [PLAN] = plan;
+    static override usage = Command.Usage({
+      category: plan.server ? 'Servers' : 'Tasks',
+      description: plan.description ?? (plan.server ? `run the ${plan.server} server` : undefined),
+    });
+
+    constructor() {
+      super();
+      // clipanion reads option definitions from instance properties.
+      for (const option of plan.options) (this as unknown as Record<string, unknown>)[option.property] = define(option);
+    }
+
+    [VALUES](): Record<string, unknown> {
+      const self = this as unknown as Record<string, unknown>;
+      return Object.fromEntries(plan.options.map((o) => [o.property, convert(o, self[o.property])]));
+    }
+
+    async execute(): Promise<number> {
+      return execute(plan, this[VALUES]());
+    }
+  };
+  Object.defineProperty(Generated, 'name', { value: `${plan.cls.name}Cli` });
+  return Generated;
+}
+
+function define(option: OptionPlan): unknown {
+  const base = { description: option.description, required: option.required };
+  switch (option.type) {
+    case 'boolean':
+      return Option.Boolean(option.flag, { description: option.description, required: option.required } as never);
+    case 'array':
+      return Option.Array(option.flag, base as never);
+    default:
+      return Option.String(option.flag, base as never);
+  }
+}
+
+function convert(option: OptionPlan, raw: unknown): unknown {
+  if (option.type !== 'number' || raw === undefined) return raw;
+  return raw === '' ? Number.NaN : Number(raw);
+}
+
+/** Checks what clipanion leaves as strings; throws a UsageError naming the flag. */
+function validateValues(command: Command): void {
+  const plan = (command.constructor as { [PLAN]?: CommandPlan })[PLAN];
+  if (!plan) return;
+  const self = command as unknown as Record<string, unknown>;
+  for (const option of plan.options) {
+    if (option.type !== 'number' || self[option.property] === undefined) continue;
+    if (!Number.isFinite(convert(option, self[option.property]))) {
+      throw new UsageError(
+        `Invalid value for ${option.flag}: expected a number, got ${JSON.stringify(self[option.property])}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * One error family. `kind` says what failed; `expose` says whether the message
+ * may be shown to a client (HTTP/gRPC peers never see an unexposed message).
+ */
+export type ErrorKind = 'usage' | 'plan' | 'config' | 'hook' | 'timeout' | 'run' | 'internal';
+
+export class DionysusError extends Error {
+  override readonly name: string = 'DionysusError';
+  readonly kind: ErrorKind;
+  readonly expose: boolean;
+
+  constructor(kind: ErrorKind, message: string, options: { cause?: unknown; expose?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = kind;
+    this.expose = options.expose ?? kind === 'usage';
+  }
+}
+
+/** Everything wrong with the decorated classes, found at once. */
+export class PlanError extends DionysusError {
+  override readonly name = 'PlanError';
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    const n = problems.length;
+    super(
+      'plan',
+      `${n} problem${n === 1 ? '' : 's'} in the app's decorators:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.problems = problems;
+  }
+}
+
+/** A lifecycle hook (or the run) that threw, rejected or missed its deadline. */
+export class HookError extends DionysusError {
+  override readonly name: string = 'HookError';
+  /** `Class.method` */
+  readonly hook: string;
+  readonly phase: string;
+
+  constructor(
+    hook: string,
+    phase: string,
+    cause: unknown,
+    message = `${hook} failed in ${phase}: ${messageOf(cause)}`,
+    kind: ErrorKind = 'hook',
+  ) {
+    super(kind, message, { cause });
+    this.hook = hook;
+    this.phase = phase;
+  }
+}
+
+export class HookTimeoutError extends HookError {
+  override readonly name = 'HookTimeoutError';
+  readonly timeoutMs: number;
+
+  constructor(hook: string, phase: string, timeoutMs: number, what = 'did not settle') {
+    super(hook, phase, undefined, `${hook} ${what} within ${timeoutMs} ms in ${phase}`, 'timeout');
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+}

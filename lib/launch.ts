@@ -1,0 +1,33 @@
+/**
+ * The entry point of an app binary. Probe commands (`startup`, `liveness`,
+ * `readiness`) are answered before the app's modules are imported, so a
+ * kubelet exec probe pays for little more than starting node.
+ *
+ * This file must stay light: it imports nothing at the top level.
+ *
+ * @example
+ * // main.ts
+ * import { launch } from 'dionysus/launch';
+ * launch(() => import('./app.js'));
+ */
+const PROBES = new Set(['startup', 'liveness', 'readiness']);
+
+export function launch(load: () => Promise<unknown>, argv: readonly string[] = process.argv.slice(2)): void {
+  const started = PROBES.has(argv[0] ?? '')
+    ? (require('./probe/main.js') as typeof import('./probe/main.js')).runProbe(argv)
+    : load().then((exports) => {
+        const { findMainClass } = require('./plan/plan.js') as typeof import('./plan/plan.js');
+        const main = findMainClass(exports);
+        if (!main) {
+          throw new Error('launch: the loaded module exports no @Main class (export it as default or by name)');
+        }
+        return (require('./app.js') as typeof import('./app.js')).bootstrap(main, argv);
+      });
+  started.then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,370 @@
+import type { Container } from 'inversify';
+import type { FrameworkSettings } from '../config/defaults.js';
+import { resolveClass } from '../container/container.js';
+import { HookError, HookTimeoutError, isAbortError } from '../errors.js';
+import type { AppPlan, CommandPlan, HookPlan } from '../plan/types.js';
+import { type Clock, sleep } from './clock.js';
+import type { LifecycleEvents, Outcome, Phase } from './events.js';
+import type { RunHandle, ServerRunner } from './runner.js';
+import { SIGNAL_NUMBERS, type SignalSource, type StopSignal } from './signals.js';
+
+/** What a framework step (logger, config, tracing, metrics) gets when it starts. */
+export interface StepContext {
+  readonly plan: AppPlan;
+  readonly command: CommandPlan;
+  readonly container: Container;
+  readonly events: LifecycleEvents;
+  /** Mutable: the config step fills it before any user hook runs. */
+  settings: FrameworkSettings;
+}
+
+export interface FrameworkStep {
+  readonly name: string;
+  start(context: StepContext): Promise<void> | void;
+  /** Called at exit only when `start` succeeded. */
+  stop?(): Promise<void> | void;
+}
+
+export interface LifecycleOptions {
+  readonly plan: AppPlan;
+  readonly command: CommandPlan;
+  readonly container: Container;
+  readonly events: LifecycleEvents;
+  readonly clock: Clock;
+  readonly signals: SignalSource;
+  readonly settings: FrameworkSettings;
+  /** In start order; stopped in `postOrder` (names), the rest in reverse. */
+  readonly steps: readonly FrameworkStep[];
+  readonly postOrder?: readonly string[];
+  /** Loaded on demand, so a task never loads a server. */
+  readonly runner: () => Promise<ServerRunner> | ServerRunner;
+  /** Parsed option values, set on the command instance before PreRun. */
+  readonly optionValues?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Runs one command through the lifecycle and resolves to its exit code:
+ * framework steps → PreRun → run → (signal → drain → Shutdown) → PostRun →
+ * framework post steps. Never throws; every error is collected and reported
+ * in the `exit` event.
+ */
+export async function runLifecycle(options: LifecycleOptions): Promise<number> {
+  const { events, clock, command } = options;
+  const started = clock.now();
+  const errors: Error[] = [];
+  const stopRequested = new AbortController();
+  let firstSignal: StopSignal | undefined;
+  let force!: (code: number) => void;
+  const forced = new Promise<number>((resolve) => {
+    force = resolve;
+  });
+
+  const unsubscribe = options.signals.subscribe((signal) => {
+    if (firstSignal === undefined) {
+      firstSignal = signal;
+      events.emit({ type: 'signal', signal, command: command.name, forced: false });
+      if (events.state === 'starting' || events.state === 'running') {
+        events.emit({ type: 'state', state: 'stopping', command: command.name });
+      }
+      stopRequested.abort();
+    } else {
+      events.emit({ type: 'signal', signal, command: command.name, forced: true });
+      force(128 + SIGNAL_NUMBERS[signal]);
+    }
+  });
+
+  const run = new Run(options, errors, stopRequested.signal);
+  const code = await Promise.race([run.execute().then(() => (errors.length > 0 ? 1 : 0)), forced]);
+  unsubscribe();
+  events.emit({ type: 'exit', command: command.name, code, durationMs: clock.now() - started, errors });
+  return code;
+}
+
+/** One run's state; split from runLifecycle so each phase reads as a method. */
+class Run {
+  readonly #o: LifecycleOptions;
+  readonly #errors: Error[];
+  readonly #stop: AbortSignal;
+  readonly #context: StepContext;
+  readonly #startedSteps: FrameworkStep[] = [];
+  #instances: [object, object] | undefined;
+
+  constructor(options: LifecycleOptions, errors: Error[], stop: AbortSignal) {
+    this.#o = options;
+    this.#errors = errors;
+    this.#stop = stop;
+    this.#context = {
+      plan: options.plan,
+      command: options.command,
+      container: options.container,
+      events: options.events,
+      settings: options.settings,
+    };
+  }
+
+  get #settings(): FrameworkSettings {
+    return this.#context.settings;
+  }
+
+  async execute(): Promise<void> {
+    const { events, command } = this.#o;
+    events.emit({ type: 'state', state: 'starting', command: command.name });
+    if (await this.#frameworkPre()) {
+      const instances = await this.#resolve();
+      if (instances) {
+        const [main, cmd] = instances;
+        const hooks = this.#o.plan.hooks;
+        const ready = await this.#hooks('prerun', [
+          ...hooks.prerun.map((h) => [h, main] as const),
+          ...command.hooks.prerun.map((h) => [h, cmd] as const),
+        ]);
+        if (ready && !this.#stop.aborted) await this.#runAndWait(cmd);
+        await this.#hooks(
+          'postrun',
+          [...command.hooks.postrun.map((h) => [h, cmd] as const), ...hooks.postrun.map((h) => [h, main] as const)],
+          { continueOnError: true },
+        );
+      }
+    }
+    await this.#frameworkPost();
+    events.emit({ type: 'state', state: 'stopped', command: command.name });
+  }
+
+  async #frameworkPre(): Promise<boolean> {
+    const ok = await this.#phase('framework', async () => {
+      for (const step of this.#o.steps) {
+        const error = await this.#invoke(`framework.${step.name}`, 'framework', this.#settings.hooks.timeoutMs, () =>
+          step.start(this.#context),
+        );
+        if (error) return false;
+        this.#startedSteps.push(step);
+      }
+      return true;
+    });
+    return ok === true;
+  }
+
+  async #frameworkPost(): Promise<void> {
+    const order = this.#o.postOrder ?? [];
+    const rank = (s: FrameworkStep): number => {
+      const i = order.indexOf(s.name);
+      return i >= 0 ? i : order.length + (this.#startedSteps.length - this.#startedSteps.indexOf(s));
+    };
+    const steps = [...this.#startedSteps].sort((a, b) => rank(a) - rank(b));
+    await this.#phase('framework-post', async () => {
+      for (const step of steps) {
+        if (!step.stop) continue;
+        await this.#invoke(`framework.${step.name}`, 'framework-post', this.#settings.hooks.timeoutMs, () =>
+          step.stop?.(),
+        );
+      }
+    });
+  }
+
+  async #resolve(): Promise<[object, object] | undefined> {
+    const { container, plan, command, optionValues } = this.#o;
+    try {
+      const main = (await resolveClass(container, plan.main)) as object;
+      const cmd = (await resolveClass(container, command.cls)) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(optionValues ?? {})) if (value !== undefined) cmd[key] = value;
+      this.#instances = [main, cmd];
+      return this.#instances;
+    } catch (error) {
+      this.#errors.push(error as Error);
+      return undefined;
+    }
+  }
+
+  /** PreRun hooks stop at the first failure; PostRun and Shutdown hooks all run. */
+  async #hooks(
+    phase: Phase,
+    hooks: readonly (readonly [HookPlan, object])[],
+    { continueOnError = false, onHook }: { continueOnError?: boolean; onHook?: (name: string) => void } = {},
+  ): Promise<boolean> {
+    if (hooks.length === 0) return true;
+    const ok = await this.#phase(phase, async () => {
+      let allOk = true;
+      for (const [hook, instance] of hooks) {
+        if (!continueOnError && this.#stop.aborted) break;
+        onHook?.(hook.name);
+        const error = await this.#invoke(hook.name, phase, hook.timeoutMs ?? this.#settings.hooks.timeoutMs, (signal) =>
+          (instance as Record<string, (s: AbortSignal) => unknown>)[hook.method]?.(signal),
+        );
+        if (error) {
+          allOk = false;
+          if (!continueOnError) break;
+        }
+      }
+      return allOk;
+    });
+    return ok === true;
+  }
+
+  async #runAndWait(instance: object): Promise<void> {
+    const { events, command, clock } = this.#o;
+    const runAbort = new AbortController();
+    const start = clock.now();
+    events.emit({ type: 'phase:start', phase: 'run', command: command.name });
+    let handle: RunHandle | undefined;
+    let label = `${command.cls.name}.${command.run}`;
+    const startError = await this.#invoke(
+      () => label,
+      'run',
+      this.#settings.hooks.timeoutMs,
+      async () => {
+        const runner = await this.#o.runner();
+        if (!command.run) label = `${command.cls.name} (${runner.label})`;
+        handle = await runner.start({
+          plan: this.#o.plan,
+          command,
+          instance,
+          container: this.#o.container,
+          events,
+          settings: this.#settings,
+          clock,
+          signal: runAbort.signal,
+        });
+      },
+    );
+    const before = this.#errors.length - (startError ? 1 : 0);
+    if (handle) {
+      if (!this.#stop.aborted) events.emit({ type: 'state', state: 'running', command: command.name });
+      await this.#waitForEnd(handle, runAbort, label);
+    }
+    const outcome = this.#outcomeSince(before);
+    events.emit({ type: 'phase:end', phase: 'run', command: command.name, durationMs: clock.now() - start, outcome });
+  }
+
+  async #waitForEnd(handle: RunHandle, runAbort: AbortController, label: string): Promise<void> {
+    type Ending = { kind: 'ended'; error?: unknown } | { kind: 'signal' };
+    const ended = handle.ended.then(
+      (): Ending => ({ kind: 'ended' }),
+      (error: unknown): Ending => ({ kind: 'ended', error: error ?? new Error('rejected without a reason') }),
+    );
+    const stopped = new Promise<Ending>((resolve) => {
+      if (this.#stop.aborted) resolve({ kind: 'signal' });
+      else this.#stop.addEventListener('abort', () => resolve({ kind: 'signal' }), { once: true });
+    });
+    const first = await Promise.race([ended, stopped]);
+    if (first.kind === 'ended') {
+      if (first.error !== undefined) this.#errors.push(asHookError(label, 'run', first.error));
+    } else {
+      await this.#shutdown(handle, runAbort, ended, label);
+    }
+    await handle.close?.();
+  }
+
+  /** Drain delay → drain → abort the run → Shutdown hooks, all within the shutdown budget. */
+  async #shutdown(
+    handle: RunHandle,
+    runAbort: AbortController,
+    ended: Promise<{ kind: string; error?: unknown }>,
+    label: string,
+  ): Promise<void> {
+    const { clock, command, plan } = this.#o;
+    const budgetMs = this.#settings.shutdown.timeoutMs;
+    const budget = new AbortController();
+    let current = 'the drain delay';
+    const timer = clock.setTimeout(() => budget.abort(), budgetMs);
+    const sequence = (async () => {
+      await this.#phase('drain', async () => {
+        if (handle.drain) {
+          await sleep(clock, this.#settings.shutdown.drainDelayMs, budget.signal);
+          current = `${label} draining`;
+          await handle.drain(budget.signal);
+        }
+        current = label;
+        runAbort.abort();
+        const outcome = await ended;
+        if (outcome.error !== undefined && !isAbortError(outcome.error)) {
+          this.#errors.push(asHookError(label, 'run', outcome.error));
+        }
+      });
+      const [main, cmd] = this.#instances as [object, object];
+      await this.#hooks(
+        'shutdown',
+        [
+          ...command.hooks.shutdown.map((h) => [h, cmd] as const),
+          ...plan.hooks.shutdown.map((h) => [h, main] as const),
+        ],
+        { continueOnError: true, onHook: (name) => (current = name) },
+      );
+    })();
+    const spent = new Promise<'spent'>((resolve) => budget.signal.addEventListener('abort', () => resolve('spent')));
+    const result = await Promise.race([sequence.then(() => 'done' as const), spent]);
+    clock.clearTimeout(timer);
+    if (result === 'spent') {
+      this.#errors.push(
+        new HookTimeoutError(current, 'shutdown', budgetMs, 'was still running when the shutdown budget ran out'),
+      );
+      runAbort.abort();
+    }
+  }
+
+  async #phase<T>(phase: Phase, work: () => Promise<T>): Promise<T> {
+    const { events, clock, command } = this.#o;
+    const start = clock.now();
+    events.emit({ type: 'phase:start', phase, command: command.name });
+    const before = this.#errors.length;
+    const result = await work();
+    events.emit({
+      type: 'phase:end',
+      phase,
+      command: command.name,
+      durationMs: clock.now() - start,
+      outcome: this.#outcomeSince(before),
+    });
+    return result;
+  }
+
+  #outcomeSince(before: number): Outcome {
+    const added = this.#errors.slice(before);
+    if (added.length === 0) return 'ok';
+    return added.some((e) => e instanceof HookTimeoutError) ? 'timeout' : 'failed';
+  }
+
+  /** Calls one hook under its deadline; returns its error, already collected. */
+  async #invoke(
+    nameOf: string | (() => string),
+    phase: Phase,
+    timeoutMs: number,
+    fn: (signal: AbortSignal) => unknown,
+  ): Promise<Error | undefined> {
+    const { events, clock, command } = this.#o;
+    const name = (): string => (typeof nameOf === 'string' ? nameOf : nameOf());
+    const abort = new AbortController();
+    const start = clock.now();
+    events.emit({ type: 'hook:start', phase, hook: name(), command: command.name });
+    let timer: unknown;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = clock.setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    let error: Error | undefined;
+    try {
+      const work = Promise.resolve().then(() => fn(abort.signal));
+      if ((await Promise.race([work.then(() => 'ok' as const), timedOut])) === 'timeout') {
+        error = new HookTimeoutError(name(), phase, timeoutMs);
+        abort.abort(error);
+      }
+    } catch (cause) {
+      error = asHookError(name(), phase, cause);
+    } finally {
+      clock.clearTimeout(timer);
+    }
+    if (error) this.#errors.push(error);
+    events.emit({
+      type: 'hook:end',
+      phase,
+      hook: name(),
+      command: command.name,
+      durationMs: clock.now() - start,
+      outcome: error ? (error instanceof HookTimeoutError ? 'timeout' : 'failed') : 'ok',
+      ...(error ? { error } : {}),
+    });
+    return error;
+  }
+}
+
+function asHookError(name: string, phase: Phase, cause: unknown): Error {
+  return cause instanceof HookError ? cause : new HookError(name, phase, cause);
+}

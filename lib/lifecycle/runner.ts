@@ -1,0 +1,44 @@
+import type { Container } from 'inversify';
+import type { FrameworkSettings } from '../config/defaults.js';
+import type { AppPlan, CommandPlan } from '../plan/types.js';
+import type { Clock } from './clock.js';
+import type { LifecycleEvents } from './events.js';
+
+/** What a runner gets to start a command's run. */
+export interface RunContext {
+  readonly plan: AppPlan;
+  readonly command: CommandPlan;
+  /** The resolved command instance. */
+  readonly instance: object;
+  readonly container: Container;
+  readonly events: LifecycleEvents;
+  readonly settings: FrameworkSettings;
+  readonly clock: Clock;
+  /** Fires when the run must stop: after servers drained, or at once for tasks. */
+  readonly signal: AbortSignal;
+}
+
+/** A started run. */
+export interface RunHandle {
+  /** Settles when the run ends by itself: a task returning, a server failing. */
+  readonly ended: Promise<void>;
+  /**
+   * Servers only: stop accepting, finish in-flight work. Called after the drain
+   * delay; `deadline` aborts when the shutdown budget is spent. A handle
+   * without `drain` serves no traffic, so the drain delay is skipped for it.
+   */
+  drain?(deadline: AbortSignal): Promise<void>;
+  /** Forced stop, when the budget is spent or the run failed. Must be idempotent. */
+  close?(): Promise<void> | void;
+}
+
+/**
+ * The seam between the lifecycle and a server (http, grpc, ctl) or a task.
+ * The lifecycle knows runners only through this.
+ */
+export interface ServerRunner {
+  /** A label for messages, e.g. `http server`. */
+  readonly label: string;
+  /** Resolves once the run has started (a server listening). */
+  start(context: RunContext): Promise<RunHandle>;
+}

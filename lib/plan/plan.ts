@@ -1,0 +1,302 @@
+import { type ClassRecord, readRecord } from '../../decorators/metadata.js';
+import { constructionProblems } from '../container/container.js';
+import { PlanError } from '../errors.js';
+import type {
+  AppPlan,
+  CheckPlan,
+  Class,
+  CommandPlan,
+  HookPlan,
+  HookSet,
+  OptionPlan,
+  OptionType,
+  ServerKind,
+} from './types.js';
+
+const SERVERS: readonly ServerKind[] = ['http', 'grpc', 'ctl'];
+/** Names the launcher answers before the app loads. */
+export const PROBE_COMMANDS = ['startup', 'liveness', 'readiness'] as const;
+const COMMAND_NAME = /^[a-z][a-z0-9-]*$/;
+const FLAG = /^(-[A-Za-z0-9],)?--[a-z0-9][a-z0-9-]*$|^-[A-Za-z0-9]$/;
+
+/**
+ * Reads every decorator record reachable from the `@Main` class once and
+ * returns an immutable plan, or throws a PlanError listing every problem.
+ */
+export function buildPlan(main: Function): AppPlan {
+  const problems: string[] = [];
+  const mainRecord = merged(main, problems);
+  const options = mainRecord.main;
+  if (!options) {
+    throw new PlanError([
+      `${main.name || 'the class'}: bootstrap needs the class decorated with @Main({ name, commands }).`,
+    ]);
+  }
+  if (typeof options.name !== 'string' || !COMMAND_NAME.test(options.name)) {
+    problems.push(
+      `${main.name}: @Main name ${JSON.stringify(options.name)} must be lower-case letters, digits and dashes.`,
+    );
+  }
+  if (mainRecord.runs.length > 0) {
+    problems.push(`${main.name}.${mainRecord.runs[0]}: @Run belongs on a @Command class, not on @Main.`);
+  }
+  if (mainRecord.command) problems.push(`${main.name}: a class is either @Main or a @Command, not both.`);
+
+  const commands = new Map<string, CommandPlan>();
+  const owners = new Map<string, string>();
+  for (const [index, cls] of (options.commands ?? []).entries()) {
+    if (typeof cls !== 'function') {
+      problems.push(`${main.name}: @Main commands[${index}] is ${String(cls)}, not a class.`);
+      continue;
+    }
+    const plan = planCommand(cls as Class, problems);
+    if (!plan) continue;
+    const first = owners.get(plan.name);
+    if (first) {
+      problems.push(`${cls.name}: command name '${plan.name}' is already used by ${first}; command names are unique.`);
+      continue;
+    }
+    owners.set(plan.name, cls.name);
+    commands.set(plan.name, plan);
+  }
+  if (commands.size === 0 && (options.commands ?? []).length === 0) {
+    problems.push(`${main.name}: @Main lists no commands; add at least one @Command class to commands.`);
+  }
+
+  const providers: Class[] = [];
+  const providerChecks = new Map<Class, CheckPlan[]>();
+  for (const [index, cls] of (options.providers ?? []).entries()) {
+    if (typeof cls !== 'function') {
+      problems.push(`${main.name}: @Main providers[${index}] is ${String(cls)}, not a class.`);
+      continue;
+    }
+    const record = merged(cls, problems);
+    for (const hook of record.hooks) {
+      problems.push(
+        `${cls.name}.${hook.method}: lifecycle hooks run only on the @Main class or a @Command class; move it there or call it from one.`,
+      );
+    }
+    if (record.runs.length > 0) problems.push(`${cls.name}.${record.runs[0]}: @Run belongs on a @Command class.`);
+    providers.push(cls as Class);
+    const checks = planChecks(cls as Class, record);
+    if (checks.length > 0) providerChecks.set(cls as Class, checks);
+  }
+
+  problems.push(...constructionProblems([main, ...[...commands.values()].map((c) => c.cls), ...providers]));
+  if (problems.length > 0) throw new PlanError(problems);
+
+  return deepFreeze({
+    name: options.name,
+    version: options.version,
+    description: options.description,
+    main: main as Class,
+    hooks: planHooks(main as Class, mainRecord),
+    checks: planChecks(main as Class, mainRecord),
+    commands,
+    providers,
+    providerChecks,
+  });
+}
+
+/** Every class the app's container binds: Main, commands, providers. */
+export function appClasses(plan: AppPlan): Class[] {
+  return [plan.main, ...[...plan.commands.values()].map((c) => c.cls), ...plan.providers];
+}
+
+/** The `@Main` class among a module's exports: its default export, else the one exported class with a @Main record. */
+export function findMainClass(exports: unknown): Function | undefined {
+  if (typeof exports === 'function') return exports;
+  if (!exports || typeof exports !== 'object') return undefined;
+  const record = exports as Record<string, unknown>;
+  if (typeof record.default === 'function' && readRecord(record.default)?.main) return record.default;
+  const mains = Object.values(record).filter((v): v is Function => typeof v === 'function' && !!readRecord(v)?.main);
+  return mains.length === 1 ? mains[0] : undefined;
+}
+
+function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
+  const record = merged(cls, problems);
+  if (!record.command) {
+    problems.push(`${cls.name}: listed in @Main commands but has no @Command(name) decorator.`);
+    return undefined;
+  }
+  const { name, options } = record.command;
+  let ok = true;
+  if (typeof name !== 'string' || !COMMAND_NAME.test(name)) {
+    problems.push(`${cls.name}: command name ${JSON.stringify(name)} must be lower-case letters, digits and dashes.`);
+    ok = false;
+  } else if ((PROBE_COMMANDS as readonly string[]).includes(name)) {
+    problems.push(`${cls.name}: command name '${name}' is reserved for the ${name} probe; choose another name.`);
+    ok = false;
+  }
+  if (record.main) problems.push(`${cls.name}: a class is either @Main or a @Command, not both.`);
+  let server = options.server;
+  if (server !== undefined && !SERVERS.includes(server)) {
+    problems.push(
+      `${cls.name}: unknown server ${JSON.stringify(server)}; use one of ${SERVERS.join(', ')}, or none for a task.`,
+    );
+    server = undefined;
+  } else if (server === undefined && SERVERS.includes(name as ServerKind)) {
+    server = name as ServerKind;
+  }
+  const runs = [...new Set(record.runs)];
+  if (runs.length > 1) {
+    problems.push(
+      `${cls.name}: ${runs.length} @Run methods (${runs.join(', ')}); a command has one entry point, keep one.`,
+    );
+  }
+  const takesRun = server === undefined || server === 'ctl';
+  if (takesRun && runs.length === 0) {
+    const what = server === 'ctl' ? 'a ctl command' : 'a task (no server)';
+    problems.push(`${cls.name}: ${what} needs one @Run() method; add @Run() to the method that does the work.`);
+  }
+  if (!takesRun && runs.length > 0) {
+    problems.push(
+      `${cls.name}.${runs[0]}: a ${server} command serves until stopped and takes no @Run; use @PreRun for start-up work.`,
+    );
+  }
+  const planned = planOptions(cls, record, problems);
+  if (!ok) return undefined;
+  return {
+    name,
+    description: options.description,
+    server,
+    cls,
+    run: runs[0],
+    hooks: planHooks(cls, record),
+    options: planned,
+    checks: planChecks(cls, record),
+    extra: { ...options },
+  };
+}
+
+function planOptions(cls: Class, record: ClassRecord, problems: string[]): OptionPlan[] {
+  const seen = new Set<string>();
+  const plans: OptionPlan[] = [];
+  for (const option of record.options) {
+    const where = `${cls.name}.${option.property}`;
+    if (typeof option.flag !== 'string' || !FLAG.test(option.flag)) {
+      problems.push(`${where}: @Option flag ${JSON.stringify(option.flag)} must look like --name or -n,--name.`);
+      continue;
+    }
+    const names = option.flag.split(',');
+    const clash = names.find((n) => seen.has(n) || n === '--help' || n === '-h' || n === '--version');
+    if (clash) {
+      problems.push(
+        `${where}: option ${clash} is already taken in command ${record.command?.name}; pick another flag.`,
+      );
+      continue;
+    }
+    for (const n of names) seen.add(n);
+    const type = option.options.type ?? typeFromDesign(option.designType);
+    if (!type) {
+      problems.push(`${where}: cannot tell the option's type from the property; set @Option(flag, { type }).`);
+      continue;
+    }
+    plans.push({
+      property: option.property,
+      flag: option.flag,
+      type,
+      required: option.options.required ?? false,
+      description: option.options.description,
+    });
+  }
+  return plans;
+}
+
+function typeFromDesign(designType: unknown): OptionType | undefined {
+  if (designType === String) return 'string';
+  if (designType === Boolean) return 'boolean';
+  if (designType === Number) return 'number';
+  if (designType === Array) return 'array';
+  return undefined;
+}
+
+function planHooks(owner: Class, record: ClassRecord): HookSet {
+  const of = (phase: HookPlan['phase']): HookPlan[] =>
+    record.hooks
+      .filter((h) => h.phase === phase)
+      .map((h) => ({
+        phase,
+        owner,
+        method: h.method,
+        name: `${owner.name}.${h.method}`,
+        order: h.options.order ?? 0,
+        timeoutMs: h.options.timeoutMs,
+      }))
+      // Array#sort is stable: equal orders keep declaration order.
+      .sort((a, b) => a.order - b.order);
+  return { prerun: of('prerun'), postrun: of('postrun'), shutdown: of('shutdown') };
+}
+
+function planChecks(owner: Class, record: ClassRecord): CheckPlan[] {
+  return record.checks.map((c) => ({
+    probe: c.probe,
+    owner,
+    method: c.method,
+    name: c.name,
+    timeoutMs: c.options.timeoutMs,
+  }));
+}
+
+/**
+ * The class's record merged with its base classes' (bases first), so a
+ * command may inherit hooks. A method decorated again in a subclass counts once.
+ */
+function merged(cls: Function, problems: string[]): ClassRecord {
+  const chain: ClassRecord[] = [];
+  for (let c: Function | null = cls; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    const record = readRecord(c);
+    if (record) chain.unshift(record);
+  }
+  const out: ClassRecord = { runs: [], hooks: [], checks: [], options: [], problems: [] };
+  for (const record of chain) {
+    out.main = record.main ?? out.main;
+    out.command = record.command ?? out.command;
+    out.runs.push(...record.runs);
+    for (const hook of record.hooks) {
+      const same = out.hooks.findIndex((h) => h.phase === hook.phase && h.method === hook.method);
+      if (same >= 0) out.hooks.splice(same, 1);
+      out.hooks.push(hook);
+    }
+    out.checks.push(
+      ...record.checks.filter((c) => !out.checks.some((o) => o.probe === c.probe && o.method === c.method)),
+    );
+    out.options.push(...record.options.filter((o) => !out.options.some((p) => p.property === o.property)));
+    problems.push(...record.problems.filter((p) => !problems.includes(p)));
+    validateHookOptions(cls, record, problems);
+  }
+  return out;
+}
+
+function validateHookOptions(cls: Function, record: ClassRecord, problems: string[]): void {
+  for (const { method, options } of record.hooks) {
+    const { timeoutMs, order } = options;
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      const p = `${cls.name}.${method}: timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}.`;
+      if (!problems.includes(p)) problems.push(p);
+    }
+    if (order !== undefined && !Number.isFinite(order)) {
+      const p = `${cls.name}.${method}: order must be a finite number, got ${String(order)}.`;
+      if (!problems.includes(p)) problems.push(p);
+    }
+  }
+  for (const check of record.checks) {
+    const t = check.options.timeoutMs;
+    if (t !== undefined && !(Number.isFinite(t) && t > 0)) {
+      const p = `${cls.name}.${check.method}: check timeoutMs must be a positive number of milliseconds, got ${String(t)}.`;
+      if (!problems.includes(p)) problems.push(p);
+    }
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    if (value instanceof Map) {
+      for (const v of value.values()) deepFreeze(v);
+    } else {
+      for (const v of Object.values(value)) if (typeof v !== 'function') deepFreeze(v);
+    }
+  }
+  return value;
+}

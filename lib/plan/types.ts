@@ -1,0 +1,73 @@
+import type { CheckOptions, CommandOptions, HookPhase, ProbeKind, ServerKind } from '../../decorators/metadata.js';
+
+export type { HookPhase, ProbeKind, ServerKind };
+
+/** A class the container can build. */
+// biome-ignore lint/suspicious/noExplicitAny: constructor parameters are whatever the user's classes take
+export type Class<T = unknown> = new (...args: any[]) => T;
+
+export interface HookPlan {
+  readonly phase: HookPhase;
+  readonly owner: Class;
+  readonly method: string;
+  /** `Class.method`, the name every message uses. */
+  readonly name: string;
+  readonly order: number;
+  /** Undefined: the app-wide default applies. */
+  readonly timeoutMs: number | undefined;
+}
+
+export interface CheckPlan {
+  readonly probe: ProbeKind;
+  readonly owner: Class;
+  readonly method: string;
+  readonly name: string;
+  readonly timeoutMs: number | undefined;
+}
+
+export type OptionType = 'string' | 'boolean' | 'number' | 'array';
+
+export interface OptionPlan {
+  readonly property: string;
+  /** As written, e.g. `--name` or `-n,--name`. */
+  readonly flag: string;
+  readonly type: OptionType;
+  readonly required: boolean;
+  readonly description: string | undefined;
+}
+
+export interface HookSet {
+  readonly prerun: readonly HookPlan[];
+  readonly postrun: readonly HookPlan[];
+  readonly shutdown: readonly HookPlan[];
+}
+
+export interface CommandPlan {
+  readonly name: string;
+  readonly description: string | undefined;
+  /** Undefined for a task. */
+  readonly server: ServerKind | undefined;
+  readonly cls: Class;
+  /** The `@Run` method (tasks and ctl). */
+  readonly run: string | undefined;
+  readonly hooks: HookSet;
+  readonly options: readonly OptionPlan[];
+  readonly checks: readonly CheckPlan[];
+  /** The full `@Command` options, for server modules' own keys. */
+  readonly extra: Readonly<CommandOptions>;
+}
+
+export interface AppPlan {
+  readonly name: string;
+  readonly version: string | undefined;
+  readonly description: string | undefined;
+  readonly main: Class;
+  readonly hooks: HookSet;
+  readonly checks: readonly CheckPlan[];
+  readonly commands: ReadonlyMap<string, CommandPlan>;
+  readonly providers: readonly Class[];
+  /** Checks declared on provider classes, by class, for when the container builds them. */
+  readonly providerChecks: ReadonlyMap<Class, readonly CheckPlan[]>;
+}
+
+export type { CheckOptions, CommandOptions };

@@ -1,0 +1,77 @@
+import type { Container } from 'inversify';
+import { type DeepPartial, execute } from '../app.js';
+import type { FrameworkSettings } from '../config/defaults.js';
+import { createAppContainer } from '../container/container.js';
+import type { Clock } from '../lifecycle/clock.js';
+import type { LifecycleEvent } from '../lifecycle/events.js';
+import type { SignalSource } from '../lifecycle/signals.js';
+import { appClasses, buildPlan } from '../plan/plan.js';
+import type { Class } from '../plan/types.js';
+import { Capture } from './capture.js';
+import { FakeSignals } from './fake-signals.js';
+
+export { FakeClock } from './fake-clock.js';
+export { Capture, FakeSignals };
+
+export interface TestContainerOptions {
+  /** Replace bindings: called with the container after the app's classes are bound. */
+  override?: (container: Container) => void;
+}
+
+/**
+ * The app's container as a command run would build it, with overrides.
+ * @example
+ * const container = createTestContainer(App, {
+ *   override: (c) => c.rebind(Database).toConstantValue(fakeDb),
+ * });
+ * const greet = container.get(GreetCommand);
+ */
+export function createTestContainer(main: Class, options: TestContainerOptions = {}): Container {
+  const container = createAppContainer(appClasses(buildPlan(main)));
+  options.override?.(container);
+  return container;
+}
+
+export interface RunOptions {
+  /** Defaults to a fresh `createTestContainer(main)`. */
+  container?: Container;
+  /** Defaults to a FakeSignals nobody fires: the run ends by itself. */
+  signals?: SignalSource;
+  /** Defaults to the system clock. */
+  clock?: Clock;
+  settings?: DeepPartial<FrameworkSettings>;
+  /** Sees each event as it happens (e.g. to send a signal once running). */
+  onEvent?: (event: LifecycleEvent) => void;
+}
+
+export interface RunResult {
+  exitCode: number;
+  /** Every lifecycle event, in order. */
+  events: LifecycleEvent[];
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `app <argv>` in-process: no real signals, no `process.exit`.
+ * @example
+ * const { exitCode, events } = await runCommand(App, ['greet', '--name', 'x']);
+ */
+export async function runCommand(main: Class, argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const events: LifecycleEvent[] = [];
+  const exitCode = await execute(main, {
+    argv,
+    io: { stdout, stderr, colors: false },
+    container: options.container ?? createTestContainer(main),
+    signals: options.signals ?? new FakeSignals(),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.settings ? { settings: options.settings } : {}),
+    onEvent: (event) => {
+      events.push(event);
+      options.onEvent?.(event);
+    },
+  });
+  return { exitCode, events, stdout: stdout.text, stderr: stderr.text };
+}
