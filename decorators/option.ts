@@ -8,7 +8,8 @@ import { memberName, type OptionOptions, updateRecord } from './metadata.js';
  */
 export function Option(flag: string, options: OptionOptions = {}): PropertyDecorator {
   return (target, key) =>
-    updateRecord(target.constructor, (record) => {
+    // On a static property `target` is the class itself: record the problem there, not on Function.
+    updateRecord(typeof target === 'function' ? target : target.constructor, (record) => {
       if (typeof key === 'symbol' || typeof target === 'function') {
         record.problems.push(`${memberName(target, key)}: @Option needs an instance property with a string name.`);
         return;

@@ -1,8 +1,11 @@
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Container } from 'inversify';
 import { buildCli, type Io, runCli } from './cli/cli.js';
 import { type FrameworkSettings, frameworkDefaults } from './config/defaults.js';
+import { mergeDeep } from './config/validate.js';
 import { createAppContainer } from './container/container.js';
 import { DionysusError, PlanError } from './errors.js';
+import { healthStep } from './health/step.js';
 import { type Clock, systemClock } from './lifecycle/clock.js';
 import { type LifecycleEvent, LifecycleEvents } from './lifecycle/events.js';
 import { type FrameworkStep, runLifecycle } from './lifecycle/lifecycle.js';
@@ -12,6 +15,7 @@ import { processSignals, type SignalSource } from './lifecycle/signals.js';
 import { methodRunner } from './lifecycle/task.js';
 import { appClasses, buildPlan } from './plan/plan.js';
 import type { AppPlan, CommandPlan, ServerKind } from './plan/types.js';
+import { POST_ORDER, telemetrySteps } from './telemetry/steps.js';
 
 /** Everything `execute` can be handed instead of the process's own. */
 export interface ExecuteOptions {
@@ -25,22 +29,17 @@ export interface ExecuteOptions {
   readonly settings?: DeepPartial<FrameworkSettings>;
   /** Sees every lifecycle event of the run. */
   readonly onEvent?: (event: LifecycleEvent) => void;
+  /** Defaults to process.env: configuration and OTEL_* variables are read from it. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Turns tracing on, exporting to this OpenTelemetry SpanExporter (e.g. an in-memory one in tests). */
+  readonly spanExporter?: SpanExporter;
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-/** Framework steps, in start order; telemetry fills them in. */
-const FRAMEWORK_STEPS: readonly FrameworkStep[] = [
-  { name: 'logger', start() {} },
-  { name: 'config', start() {} },
-  { name: 'tracing', start() {} },
-  { name: 'metrics', start() {} },
-];
-const POST_ORDER = ['tracing', 'metrics', 'logger'];
-
 /** Server runners by kind, loaded only by the command that needs one. */
 const RUNNERS: Record<ServerKind, () => Promise<ServerRunner> | ServerRunner> = {
-  ctl: () => methodRunner('ctl loop'),
+  ctl: () => (require('./ctl/runner.js') as typeof import('./ctl/runner.js')).ctlRunner(),
   http: () => {
     throw new DionysusError('run', 'the http server is not part of this version of dionysus');
   },
@@ -77,19 +76,34 @@ async function runCommand(
   if (options.onEvent) events.on(options.onEvent);
   if (container.isBound(LifecycleEvents)) container.unbind(LifecycleEvents);
   container.bind(LifecycleEvents).toConstantValue(events);
+  const clock = options.clock ?? systemClock;
   return runLifecycle({
     plan,
     command,
     container,
     events,
-    clock: options.clock ?? systemClock,
+    clock,
     signals: options.signals ?? processSignals,
-    settings: merge(frameworkDefaults(), options.settings ?? {}),
-    steps: FRAMEWORK_STEPS,
+    settings: mergeDeep(frameworkDefaults(options.env), options.settings),
+    steps: withHealth(
+      telemetrySteps({
+        env: options.env ?? process.env,
+        stdout: io.stdout,
+        overrides: options.settings,
+        ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
+      }),
+      healthStep(clock),
+    ),
     postOrder: POST_ORDER,
     runner: command.server ? RUNNERS[command.server] : () => methodRunner(),
     optionValues: values,
   });
+}
+
+/** The health step goes right after config: probe settings are known, telemetry can observe it. */
+function withHealth(steps: FrameworkStep[], health: FrameworkStep): FrameworkStep[] {
+  const at = steps.findIndex((s) => s.name === 'config') + 1;
+  return [...steps.slice(0, at), health, ...steps.slice(at)];
 }
 
 /**
@@ -98,17 +112,4 @@ async function runCommand(
  */
 export function bootstrap(main: Function, argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   return execute(main, { argv });
-}
-
-function merge<T>(base: T, over: DeepPartial<T>): T {
-  const out = { ...base } as Record<string, unknown>;
-  for (const [key, value] of Object.entries(over as Record<string, unknown>)) {
-    if (value === undefined) continue;
-    const current = out[key];
-    out[key] =
-      value && typeof value === 'object' && current && typeof current === 'object' && !Array.isArray(value)
-        ? merge(current, value as DeepPartial<unknown>)
-        : value;
-  }
-  return out as T;
 }

@@ -4,6 +4,7 @@
  */
 export * from '../decorators/index.js';
 export type { Io } from './cli/cli.js';
+export { AppConfig, configToken, InjectConfig } from './config/app-config.js';
 export { type FrameworkSettings, frameworkDefaults, type LogLevel } from './config/defaults.js';
 export { DionysusError, type ErrorKind, HookError, HookTimeoutError, PlanError } from './errors.js';
 export { launch } from './launch.js';
@@ -19,6 +20,7 @@ export {
 export type { RunContext, RunHandle, ServerRunner } from './lifecycle/runner.js';
 export type { SignalSource, StopSignal } from './lifecycle/signals.js';
 export type { AppPlan, Class, CommandPlan } from './plan/types.js';
+export { Logger } from './telemetry/tokens.js';
 
 import type { ExecuteOptions } from './app.js';
 

@@ -36,12 +36,13 @@ export async function runCli(cli: Cli, argv: readonly string[], io: Io): Promise
     io.stderr.write(`${cli.usage(null, { colored })}\nA command is required.\n`);
     return 2;
   }
-  let command: Command;
+  let command: Command | undefined;
   try {
     command = cli.process([...argv], context as never);
     if (!command.help) validateValues(command);
   } catch (error) {
-    io.stderr.write(cli.error(error, { colored }));
+    // A bad value shows its own command's usage, as clipanion's own option errors do.
+    io.stderr.write(cli.error(error, { colored, command: command ?? null }));
     return 2;
   }
   const code = await cli.run(command, context as never);

@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** The framework's own configuration: the `dionysus` key of node-config. */
@@ -27,6 +28,26 @@ export interface FrameworkSettings {
     /** `LOG_LEVEL` @default 'info' */
     level: LogLevel;
   };
+  tracing: {
+    /**
+     * Export spans over OTLP/HTTP. Also on when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+     * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set; `OTEL_SDK_DISABLED=true` or
+     * `OTEL_TRACES_EXPORTER=none` turn it off. @default false
+     */
+    enabled: boolean;
+  };
+  health: {
+    /** Deadline of a health check without its own `timeoutMs`. @default 1000 */
+    checkTimeoutMs: number;
+    /** Checks run at most this often; probes in between get the last results. @default 1000 */
+    minIntervalMs: number;
+    /** How often a ctl command refreshes its heartbeat file. @default 1000 */
+    heartbeatIntervalMs: number;
+    /** A heartbeat older than this many intervals is stale: the probe fails. @default 3 */
+    staleAfterIntervals: number;
+    /** Liveness fails when the event loop was blocked longer than this. @default 5000 */
+    wedgedAfterMs: number;
+  };
   /** `DIONYSUS_RUNTIME_DIR`: runtime descriptor and heartbeat; '' means `<os tmp>/dionysus-<app name>`. @default '' */
   runtimeDir: string;
   hooks: {
@@ -51,6 +72,14 @@ export function frameworkDefaults(env: NodeJS.ProcessEnv = process.env): Framewo
     grpc: { port: 9090, host: '0.0.0.0' },
     admin: { port: 9464, host: '0.0.0.0' },
     log: { level: 'info' },
+    tracing: { enabled: false },
+    health: {
+      checkTimeoutMs: 1_000,
+      minIntervalMs: 1_000,
+      heartbeatIntervalMs: 1_000,
+      staleAfterIntervals: 3,
+      wedgedAfterMs: 5_000,
+    },
     runtimeDir: '',
     hooks: { timeoutMs: 15_000 },
     shutdown: { drainDelayMs: env.KUBERNETES_SERVICE_HOST ? 5_000 : 0, timeoutMs: 25_000 },

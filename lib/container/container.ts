@@ -1,10 +1,12 @@
 import { ClassElementMetadataKind, getClassMetadata } from '@inversifyjs/core';
-import { Container, decorate, injectable } from 'inversify';
+import { Container, decorate, injectable, type ServiceIdentifier } from 'inversify';
 import { DionysusError, messageOf } from '../errors.js';
 import type { Class } from '../plan/types.js';
 
 // inversify's own flag; read so that classes the user marked @injectable() are left as they are.
 const INJECTABLE_FLAG = '@inversifyjs/core/classIsInjectableFlagReflectKey';
+// inversify's per-class record, read to tell which constructor parameters it has nothing for.
+const CLASS_METADATA = '@inversifyjs/core/classMetadataReflectKey';
 
 /** Types the container can never provide by type alone (what TypeScript emits for primitives and interfaces). */
 const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Symbol, BigInt, Function, Array, Promise]);
@@ -15,10 +17,11 @@ export function makeInjectable(cls: Function): void {
 }
 
 /**
- * What keeps the container from building these classes, found without
- * constructing anything: parameters it cannot resolve, cycles.
+ * Walks the constructor dependencies of the roots without constructing
+ * anything: every class reached (to bind), and what keeps the container from
+ * building them (parameters it cannot resolve, cycles).
  */
-export function constructionProblems(roots: readonly Function[]): string[] {
+export function inspectClasses(roots: readonly Function[]): { classes: Function[]; problems: string[] } {
   const problems: string[] = [];
   const done = new Set<Function>();
   const walk = (cls: Function, path: Function[]): void => {
@@ -36,8 +39,13 @@ export function constructionProblems(roots: readonly Function[]): string[] {
       makeInjectable(cls);
       args = getClassMetadata(cls as never).constructorArguments;
     } catch (error) {
+      const named = unprovidedParameters(cls);
       problems.push(
-        `${cls.name}: the container cannot construct it (${firstLine(messageOf(error))}); give every constructor parameter a class type or @inject(TOKEN).`,
+        ...(named.length > 0
+          ? named
+          : [
+              `${cls.name}: the container cannot construct it (${firstLine(messageOf(error))}); give every constructor parameter a class type or @inject(TOKEN).`,
+            ]),
       );
       return;
     }
@@ -46,27 +54,33 @@ export function constructionProblems(roots: readonly Function[]): string[] {
       const id = arg.value;
       if (typeof id !== 'function') return; // a token (or lazy id): bound by the app's modules
       if (UNRESOLVABLE.has(id)) {
-        if (arg.optional) return;
-        problems.push(
-          `${cls.name}: constructor parameter #${index + 1} has type ${id.name}, which the container cannot provide by type; inject a class, or add @inject(TOKEN) and bind TOKEN.`,
-        );
+        if (!arg.optional) problems.push(untypedParameter(cls, index, id));
         return;
       }
       walk(id, [...path, cls]);
     });
   };
   for (const root of roots) walk(root, []);
-  return problems;
+  return { classes: [...done], problems };
 }
 
-/** A container with the app's classes bound as singletons; unlisted classes bind themselves on first use. */
+/**
+ * A container with the app's classes bound as singletons: Main, commands,
+ * providers and every class their constructors reach.
+ */
 export function createAppContainer(classes: readonly Function[]): Container {
-  const container = new Container({ autobind: true, defaultScope: 'Singleton' });
+  const container = new Container({ defaultScope: 'Singleton' });
   for (const cls of classes) {
     makeInjectable(cls);
     if (!container.isBound(cls as never)) container.bind(cls as never).toSelf();
   }
   return container;
+}
+
+/** Binds (or rebinds) a constant, so a container can serve several runs. */
+export function bindConstant<T>(container: Container, id: ServiceIdentifier<T>, value: T): void {
+  if (container.isBound(id)) container.unbind(id);
+  container.bind(id).toConstantValue(value);
 }
 
 /** Resolves a class, naming it when the container cannot. */
@@ -78,6 +92,33 @@ export async function resolveClass<T>(container: Container, cls: Class<T>): Prom
       cause: error,
     });
   }
+}
+
+function untypedParameter(cls: Function, index: number, type: unknown): string {
+  const name = typeof type === 'function' ? type.name : String(type);
+  return `${cls.name}: constructor parameter #${index + 1} has type ${name}, which the container cannot provide by type; inject a class, or add @inject(TOKEN) and bind TOKEN.`;
+}
+
+/**
+ * Names the parameters inversify refused. It drops primitive and interface
+ * types (String, Object…) from its metadata and then reports only an argument
+ * count, so the parameter and its type are read from what TypeScript emitted.
+ */
+function unprovidedParameters(cls: Function): string[] {
+  const types: unknown[] | undefined = Reflect.getOwnMetadata('design:paramtypes', cls);
+  if (!types) {
+    return cls.length > 0
+      ? [
+          `${cls.name}: its constructor takes parameters but has no type metadata (TypeScript emits it only for decorated classes); decorate the class, e.g. with @injectable() from inversify.`,
+        ]
+      : [];
+  }
+  const known: readonly unknown[] = Reflect.getOwnMetadata(CLASS_METADATA, cls)?.constructorArguments ?? [];
+  const problems: string[] = [];
+  for (let index = 0; index < Math.max(cls.length, known.length); index++) {
+    if (known[index] === undefined) problems.push(untypedParameter(cls, index, types[index]));
+  }
+  return problems;
 }
 
 function firstLine(text: string): string {

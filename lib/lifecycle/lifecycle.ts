@@ -16,6 +16,8 @@ export interface StepContext {
   readonly events: LifecycleEvents;
   /** Mutable: the config step fills it before any user hook runs. */
   settings: FrameworkSettings;
+  /** Set by a step (tracing) to run every later hook inside its own context. */
+  aroundHook?: <T>(hook: string, phase: Phase, fn: () => T) => T;
 }
 
 export interface FrameworkStep {
@@ -179,16 +181,24 @@ class Run {
   async #hooks(
     phase: Phase,
     hooks: readonly (readonly [HookPlan, object])[],
-    { continueOnError = false, onHook }: { continueOnError?: boolean; onHook?: (name: string) => void } = {},
+    {
+      continueOnError = false,
+      onHook,
+      until,
+    }: { continueOnError?: boolean; onHook?: (name: string) => void; until?: AbortSignal } = {},
   ): Promise<boolean> {
     if (hooks.length === 0) return true;
     const ok = await this.#phase(phase, async () => {
       let allOk = true;
       for (const [hook, instance] of hooks) {
-        if (!continueOnError && this.#stop.aborted) break;
+        if ((!continueOnError && this.#stop.aborted) || until?.aborted) break;
         onHook?.(hook.name);
-        const error = await this.#invoke(hook.name, phase, hook.timeoutMs ?? this.#settings.hooks.timeoutMs, (signal) =>
-          (instance as Record<string, (s: AbortSignal) => unknown>)[hook.method]?.(signal),
+        const error = await this.#invoke(
+          hook.name,
+          phase,
+          hook.timeoutMs ?? this.#settings.hooks.timeoutMs,
+          (signal) => (instance as Record<string, (s: AbortSignal) => unknown>)[hook.method]?.(signal),
+          until,
         );
         if (error) {
           allOk = false;
@@ -200,39 +210,64 @@ class Run {
     return ok === true;
   }
 
+  /**
+   * Starts the run and waits for it to end or for a stop signal. A `@Run`
+   * method is one hook from call to settle; a server's hook is its start
+   * (listening), under the hook deadline.
+   */
   async #runAndWait(instance: object): Promise<void> {
     const { events, command, clock } = this.#o;
     const runAbort = new AbortController();
     const start = clock.now();
+    const before = this.#errors.length;
     events.emit({ type: 'phase:start', phase: 'run', command: command.name });
     let handle: RunHandle | undefined;
     let label = `${command.cls.name}.${command.run}`;
-    const startError = await this.#invoke(
-      () => label,
-      'run',
-      this.#settings.hooks.timeoutMs,
-      async () => {
-        const runner = await this.#o.runner();
-        if (!command.run) label = `${command.cls.name} (${runner.label})`;
-        handle = await runner.start({
-          plan: this.#o.plan,
-          command,
-          instance,
-          container: this.#o.container,
-          events,
-          settings: this.#settings,
-          clock,
-          signal: runAbort.signal,
-        });
-      },
-    );
-    const before = this.#errors.length - (startError ? 1 : 0);
+    const startRun = async (): Promise<void> => {
+      const runner = await this.#o.runner();
+      if (!command.run) label = `${command.cls.name} (${runner.label})`;
+      const context = {
+        plan: this.#o.plan,
+        command,
+        instance,
+        container: this.#o.container,
+        events,
+        settings: this.#settings,
+        clock,
+        signal: runAbort.signal,
+      };
+      const around = this.#context.aroundHook;
+      handle = await (around ? around(label, 'run', () => runner.start(context)) : runner.start(context));
+    };
+    if (command.run) {
+      events.emit({ type: 'hook:start', phase: 'run', hook: label, command: command.name });
+      try {
+        await startRun();
+      } catch (error) {
+        this.#errors.push(asHookError(label, 'run', error));
+      }
+    } else {
+      await this.#invoke(() => label, 'run', this.#settings.hooks.timeoutMs, startRun);
+    }
     if (handle) {
       if (!this.#stop.aborted) events.emit({ type: 'state', state: 'running', command: command.name });
       await this.#waitForEnd(handle, runAbort, label);
     }
+    const durationMs = clock.now() - start;
     const outcome = this.#outcomeSince(before);
-    events.emit({ type: 'phase:end', phase: 'run', command: command.name, durationMs: clock.now() - start, outcome });
+    if (command.run) {
+      const error = this.#errors.slice(before).find((e) => e instanceof HookError && e.hook === label);
+      events.emit({
+        type: 'hook:end',
+        phase: 'run',
+        hook: label,
+        command: command.name,
+        durationMs,
+        outcome: error ? 'failed' : 'ok',
+        ...(error ? { error } : {}),
+      });
+    }
+    events.emit({ type: 'phase:end', phase: 'run', command: command.name, durationMs, outcome });
   }
 
   async #waitForEnd(handle: RunHandle, runAbort: AbortController, label: string): Promise<void> {
@@ -265,7 +300,13 @@ class Run {
     const budgetMs = this.#settings.shutdown.timeoutMs;
     const budget = new AbortController();
     let current = 'the drain delay';
-    const timer = clock.setTimeout(() => budget.abort(), budgetMs);
+    const timer = clock.setTimeout(
+      () =>
+        budget.abort(
+          new HookTimeoutError(current, 'shutdown', budgetMs, 'was still running when the shutdown budget ran out'),
+        ),
+      budgetMs,
+    );
     const sequence = (async () => {
       await this.#phase('drain', async () => {
         if (handle.drain) {
@@ -280,6 +321,8 @@ class Run {
           this.#errors.push(asHookError(label, 'run', outcome.error));
         }
       });
+      // A run that ended after the budget was spent: the lifecycle has moved on to PostRun.
+      if (budget.signal.aborted) return;
       const [main, cmd] = this.#instances as [object, object];
       await this.#hooks(
         'shutdown',
@@ -287,16 +330,15 @@ class Run {
           ...command.hooks.shutdown.map((h) => [h, cmd] as const),
           ...plan.hooks.shutdown.map((h) => [h, main] as const),
         ],
-        { continueOnError: true, onHook: (name) => (current = name) },
+        // Past the budget no further hook starts and the hanging one is aborted.
+        { continueOnError: true, onHook: (name) => (current = name), until: budget.signal },
       );
     })();
     const spent = new Promise<'spent'>((resolve) => budget.signal.addEventListener('abort', () => resolve('spent')));
     const result = await Promise.race([sequence.then(() => 'done' as const), spent]);
     clock.clearTimeout(timer);
     if (result === 'spent') {
-      this.#errors.push(
-        new HookTimeoutError(current, 'shutdown', budgetMs, 'was still running when the shutdown budget ran out'),
-      );
+      this.#errors.push(budget.signal.reason as HookTimeoutError);
       runAbort.abort();
     }
   }
@@ -323,12 +365,17 @@ class Run {
     return added.some((e) => e instanceof HookTimeoutError) ? 'timeout' : 'failed';
   }
 
-  /** Calls one hook under its deadline; returns its error, already collected. */
+  /**
+   * Calls one hook under its deadline; returns its error, already collected.
+   * When `until` aborts (a spent shutdown budget), the hook's signal fires
+   * with its reason and the wait ends; the owner of `until` reports it.
+   */
   async #invoke(
     nameOf: string | (() => string),
     phase: Phase,
     timeoutMs: number,
     fn: (signal: AbortSignal) => unknown,
+    until?: AbortSignal,
   ): Promise<Error | undefined> {
     const { events, clock, command } = this.#o;
     const name = (): string => (typeof nameOf === 'string' ? nameOf : nameOf());
@@ -339,11 +386,23 @@ class Run {
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = clock.setTimeout(() => resolve('timeout'), timeoutMs);
     });
+    const cancelled = new Promise<'cancelled'>((resolve) =>
+      until?.addEventListener('abort', () => resolve('cancelled'), { once: true }),
+    );
     let error: Error | undefined;
+    let reported = false;
     try {
-      const work = Promise.resolve().then(() => fn(abort.signal));
-      if ((await Promise.race([work.then(() => 'ok' as const), timedOut])) === 'timeout') {
+      const around = this.#context.aroundHook;
+      const work = Promise.resolve().then(() =>
+        around ? around(name(), phase, () => fn(abort.signal)) : fn(abort.signal),
+      );
+      const settled = await Promise.race([work.then(() => 'ok' as const), timedOut, cancelled]);
+      if (settled === 'timeout') {
         error = new HookTimeoutError(name(), phase, timeoutMs);
+        abort.abort(error);
+      } else if (settled === 'cancelled') {
+        error = until?.reason as Error;
+        reported = true;
         abort.abort(error);
       }
     } catch (cause) {
@@ -351,7 +410,7 @@ class Run {
     } finally {
       clock.clearTimeout(timer);
     }
-    if (error) this.#errors.push(error);
+    if (error && !reported) this.#errors.push(error);
     events.emit({
       type: 'hook:end',
       phase,

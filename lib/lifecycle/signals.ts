@@ -21,7 +21,12 @@ export const processSignals: SignalSource = {
     });
     const ignore = (): void => {};
     process.on('SIGHUP', ignore);
+    // Signal listeners do not keep node alive: a run that only awaits its
+    // AbortSignal would let the process exit 0 at once, skipping Shutdown and
+    // PostRun. Waiting for a stop signal must hold the process open.
+    const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
     return () => {
+      clearInterval(keepAlive);
       for (const [signal, handler] of handlers) process.off(signal, handler);
       process.off('SIGHUP', ignore);
     };

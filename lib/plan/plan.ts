@@ -1,5 +1,5 @@
 import { type ClassRecord, readRecord } from '../../decorators/metadata.js';
-import { constructionProblems } from '../container/container.js';
+import { inspectClasses } from '../container/container.js';
 import { PlanError } from '../errors.js';
 import type {
   AppPlan,
@@ -82,7 +82,21 @@ export function buildPlan(main: Function): AppPlan {
     if (checks.length > 0) providerChecks.set(cls as Class, checks);
   }
 
-  problems.push(...constructionProblems([main, ...[...commands.values()].map((c) => c.cls), ...providers]));
+  const commandClasses = [...commands.values()].map((c) => c.cls);
+  const inspected = inspectClasses([main, ...commandClasses, ...providers]);
+  problems.push(...inspected.problems);
+  // Classes reached through constructors are providers too: their checks count, their hooks are misplaced.
+  for (const cls of inspected.classes) {
+    if (cls === main || commandClasses.includes(cls as Class) || providers.includes(cls as Class)) continue;
+    const record = merged(cls, problems);
+    for (const hook of record.hooks) {
+      problems.push(
+        `${cls.name}.${hook.method}: lifecycle hooks run only on the @Main class or a @Command class; move it there or call it from one.`,
+      );
+    }
+    const checks = planChecks(cls as Class, record);
+    if (checks.length > 0) providerChecks.set(cls as Class, checks);
+  }
   if (problems.length > 0) throw new PlanError(problems);
 
   return deepFreeze({
@@ -94,13 +108,14 @@ export function buildPlan(main: Function): AppPlan {
     checks: planChecks(main as Class, mainRecord),
     commands,
     providers,
+    classes: inspected.classes as Class[],
     providerChecks,
   });
 }
 
 /** Every class the app's container binds: Main, commands, providers. */
-export function appClasses(plan: AppPlan): Class[] {
-  return [plan.main, ...[...plan.commands.values()].map((c) => c.cls), ...plan.providers];
+export function appClasses(plan: AppPlan): readonly Class[] {
+  return plan.classes;
 }
 
 /** The `@Main` class among a module's exports: its default export, else the one exported class with a @Main record. */

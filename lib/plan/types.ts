@@ -66,6 +66,8 @@ export interface AppPlan {
   readonly checks: readonly CheckPlan[];
   readonly commands: ReadonlyMap<string, CommandPlan>;
   readonly providers: readonly Class[];
+  /** Every class the container binds: Main, commands, providers and what their constructors reach. */
+  readonly classes: readonly Class[];
   /** Checks declared on provider classes, by class, for when the container builds them. */
   readonly providerChecks: ReadonlyMap<Class, readonly CheckPlan[]>;
 }

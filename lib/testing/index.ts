@@ -1,7 +1,9 @@
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Container } from 'inversify';
 import { type DeepPartial, execute } from '../app.js';
 import type { FrameworkSettings } from '../config/defaults.js';
 import { createAppContainer } from '../container/container.js';
+import { PlanError } from '../errors.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { SignalSource } from '../lifecycle/signals.js';
@@ -42,6 +44,10 @@ export interface RunOptions {
   settings?: DeepPartial<FrameworkSettings>;
   /** Sees each event as it happens (e.g. to send a signal once running). */
   onEvent?: (event: LifecycleEvent) => void;
+  /** Read instead of process.env for LOG_LEVEL, the port variables and OTEL_*; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Turns tracing on, exporting to this exporter (e.g. `InMemorySpanExporter`). */
+  spanExporter?: SpanExporter;
 }
 
 export interface RunResult {
@@ -64,14 +70,27 @@ export async function runCommand(main: Class, argv: readonly string[], options: 
   const exitCode = await execute(main, {
     argv,
     io: { stdout, stderr, colors: false },
-    container: options.container ?? createTestContainer(main),
+    ...containerOf(main, options),
     signals: options.signals ?? new FakeSignals(),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.settings ? { settings: options.settings } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
     onEvent: (event) => {
       events.push(event);
       options.onEvent?.(event);
     },
   });
   return { exitCode, events, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** The given container, else the app's; none for a broken app, so `execute` reports its PlanError as the binary would (exit 1). */
+function containerOf(main: Class, options: RunOptions): { container?: Container } {
+  if (options.container) return { container: options.container };
+  try {
+    return { container: createTestContainer(main) };
+  } catch (error) {
+    if (error instanceof PlanError) return {};
+    throw error;
+  }
 }

@@ -1,12 +1,13 @@
 import { Main, PostRun, PreRun, Shutdown } from 'dionysus';
 import { GreetCommand } from './commands/greet.js';
+import { WorkerCommand } from './commands/worker.js';
 import { Greeter } from './greeter.js';
 
 /** The reference app: every issue grows it by a command. */
 @Main({
   name: 'app',
   description: 'The dionysus reference app',
-  commands: [GreetCommand],
+  commands: [GreetCommand, WorkerCommand],
   providers: [Greeter],
 })
 export class App {

@@ -1,0 +1,73 @@
+import { DionysusError } from '../errors.js';
+import { lookup } from './validate.js';
+
+/**
+ * The app's configuration (node-config), injectable by type.
+ * @example
+ * constructor(private readonly config: AppConfig) {}
+ * const url = this.config.get<string>('db.url');
+ */
+export class AppConfig {
+  readonly #values: Record<string, unknown>;
+  readonly #sourceOf: (key: string) => string | undefined;
+
+  constructor(values: Record<string, unknown>, sourceOf: (key: string) => string | undefined = () => undefined) {
+    this.#values = values;
+    this.#sourceOf = sourceOf;
+  }
+
+  /** The value at a dotted key; throws naming the key when it is not set. */
+  get<T = unknown>(key: string): T {
+    const value = this.#lookup(key);
+    if (value === undefined) {
+      throw new DionysusError(
+        'config',
+        `config key '${key}' is not set; add it to config/default.json, config/<NODE_ENV>.json or NODE_CONFIG`,
+      );
+    }
+    return value as T;
+  }
+
+  has(key: string): boolean {
+    return this.#lookup(key) !== undefined;
+  }
+
+  /** The file (or `$NODE_CONFIG`) that last set the key, for messages. */
+  sourceOf(key: string): string | undefined {
+    return this.#sourceOf(key);
+  }
+
+  #lookup(key: string): unknown {
+    return lookup(this.#values, key);
+  }
+}
+
+const requested = new Set<string>();
+
+/** The container token of a config key, for `@inject` users. */
+export function configToken(key: string): symbol {
+  return Symbol.for(`dionysus.config:${key}`);
+}
+
+/** Config keys some class asked for with `@InjectConfig`. */
+export function requestedConfigKeys(): readonly string[] {
+  return [...requested];
+}
+
+/**
+ * Injects the value (or section) at a dotted config key.
+ * @example
+ * constructor(@InjectConfig('db') private readonly db: { url: string }) {}
+ */
+export function InjectConfig(key: string): ParameterDecorator & PropertyDecorator {
+  return (target: object, property: string | symbol | undefined, index?: number) => {
+    requested.add(key);
+    // inversify loads with the app, never on the probe path.
+    const { inject } = require('inversify') as typeof import('inversify');
+    (inject(configToken(key)) as (t: object, p: string | symbol | undefined, i?: number) => void)(
+      target,
+      property,
+      index,
+    );
+  };
+}

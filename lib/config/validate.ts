@@ -1,0 +1,96 @@
+import { type FrameworkSettings, LOG_LEVELS } from './defaults.js';
+
+/** A check of one framework key: returns what is wrong, or undefined. */
+type Rule = (value: unknown) => string | undefined;
+
+const port: Rule = (v) =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined : 'is not a port number (0-65535)';
+const text: Rule = (v) => (typeof v === 'string' ? undefined : 'is not a string');
+const flag: Rule = (v) => (typeof v === 'boolean' ? undefined : 'is not true or false');
+const positiveMs: Rule = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'is not a positive number of milliseconds';
+const nonNegativeMs: Rule = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'is not a number of milliseconds (0 or more)';
+const level: Rule = (v) =>
+  (LOG_LEVELS as readonly unknown[]).includes(v) ? undefined : `is not a log level (${LOG_LEVELS.join(', ')})`;
+
+/** Every framework key under `dionysus` and its rule; unknown keys are errors. */
+export const RULES: Record<string, Rule> = {
+  'http.port': port,
+  'http.host': text,
+  'grpc.port': port,
+  'grpc.host': text,
+  'admin.port': port,
+  'admin.host': text,
+  'log.level': level,
+  'tracing.enabled': flag,
+  runtimeDir: text,
+  'health.checkTimeoutMs': positiveMs,
+  'health.minIntervalMs': nonNegativeMs,
+  'health.heartbeatIntervalMs': positiveMs,
+  'health.staleAfterIntervals': (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= 1 ? undefined : 'is not a number of intervals (1 or more)',
+  'health.wedgedAfterMs': positiveMs,
+  'hooks.timeoutMs': positiveMs,
+  'shutdown.drainDelayMs': nonNegativeMs,
+  'shutdown.timeoutMs': positiveMs,
+};
+
+export interface SettingProblem {
+  /** Dotted key under `dionysus`, e.g. `http.port`. */
+  key: string;
+  value: unknown;
+  problem: string;
+}
+
+/** Checks a `dionysus` section (or part of one); returns every problem. */
+export function validateSection(section: unknown, prefix = ''): SettingProblem[] {
+  if (section === undefined) return [];
+  if (!isPlainObject(section)) return [{ key: prefix || '(section)', value: section, problem: 'is not an object' }];
+  const problems: SettingProblem[] = [];
+  for (const [name, value] of Object.entries(section)) {
+    const key = prefix ? `${prefix}.${name}` : name;
+    const rule = RULES[key];
+    if (rule) {
+      const problem = rule(value);
+      if (problem) problems.push({ key, value, problem });
+    } else if (Object.keys(RULES).some((k) => k.startsWith(`${key}.`))) {
+      problems.push(...validateSection(value, key));
+    } else {
+      const under = prefix ? `${prefix}.` : '';
+      const groups = Object.keys(RULES)
+        .filter((k) => k.startsWith(under))
+        .map((k) => k.slice(under.length).split('.')[0] as string);
+      const known = [...new Set(groups)].join(', ');
+      problems.push({ key, value, problem: `is not a framework key (known here: ${known})` });
+    }
+  }
+  return problems;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep-merges plain objects; `over` wins. Neither input is changed. */
+export function mergeDeep<T>(base: T, over: unknown): T {
+  if (!isPlainObject(over)) return base;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? mergeDeep(out[key], value) : value;
+  }
+  return out as T;
+}
+
+/** The value at a dotted key of plain data, or undefined. */
+export function lookup(data: unknown, key: string): unknown {
+  let cursor = data;
+  for (const part of key.split('.')) {
+    if (!isPlainObject(cursor)) return undefined;
+    cursor = cursor[part];
+  }
+  return cursor;
+}
+
+export type { FrameworkSettings };

@@ -1,0 +1,90 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from '../config/defaults.js';
+import type { LifecycleEvent } from '../lifecycle/events.js';
+
+export interface LoggerHandle {
+  readonly logger: Logger;
+  /** Writes what is buffered, synchronously: safe right before `process.exit`. */
+  flush(): void;
+  close(): void;
+}
+
+export interface LoggerOptions {
+  app: string;
+  command: string;
+  level: LogLevel;
+  /** process.stdout gets a buffered fd writer; any other stream is written directly (tests). */
+  stream: NodeJS.WritableStream;
+  /** Adds fields to every line, e.g. trace ids. */
+  mixin?: () => object;
+}
+
+/**
+ * pino with JSON lines on stdout, no transports (they break in bundles).
+ * Lines are written synchronously, as pino does by default: nothing is lost on
+ * `process.exit` or a crash, and lines keep their order with other output.
+ */
+export function createLogger(options: LoggerOptions): LoggerHandle {
+  const destination =
+    options.stream === process.stdout
+      ? pino.destination({ dest: 1, sync: true })
+      : (options.stream as unknown as DestinationStream);
+  const logger = pino(
+    {
+      level: options.level,
+      base: { app: options.app, command: options.command, pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      ...(options.mixin ? { mixin: options.mixin } : {}),
+    },
+    destination,
+  );
+  const flush = (): void => {
+    if ('flushSync' in destination && typeof destination.flushSync === 'function') destination.flushSync();
+  };
+  return { logger, flush, close: flush };
+}
+
+/** Turns lifecycle events into log lines: each hook with its `Class.method`, duration and outcome. */
+export function logLifecycle(logger: Logger): (event: LifecycleEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case 'hook:end': {
+        const fields = {
+          phase: event.phase,
+          hook: event.hook,
+          durationMs: round(event.durationMs),
+          outcome: event.outcome,
+        };
+        if (event.outcome === 'ok') logger.info(fields, `${event.hook} ok`);
+        else logger.error({ ...fields, err: event.error }, event.error?.message ?? `${event.hook} ${event.outcome}`);
+        break;
+      }
+      case 'phase:end':
+        logger.info(
+          { phase: event.phase, durationMs: round(event.durationMs), outcome: event.outcome },
+          `${event.phase} ${event.outcome}`,
+        );
+        break;
+      case 'state':
+        logger.info({ state: event.state }, `state ${event.state}`);
+        break;
+      case 'signal':
+        if (event.forced) logger.warn({ signal: event.signal }, `second ${event.signal}: exiting at once`);
+        else logger.info({ signal: event.signal }, `${event.signal} received: stopping`);
+        break;
+      case 'exit': {
+        const fields = { code: event.code, durationMs: round(event.durationMs) };
+        if (event.errors.length === 0) logger.info(fields, `exit ${event.code}`);
+        else logger.error({ ...fields, errors: event.errors.map((e) => e.message) }, `exit ${event.code}`);
+        break;
+      }
+      default:
+        break;
+    }
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

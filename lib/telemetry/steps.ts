@@ -1,0 +1,164 @@
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import { AppConfig, configToken, requestedConfigKeys } from '../config/app-config.js';
+import { LOG_LEVELS, type LogLevel } from '../config/defaults.js';
+import { bindConstant } from '../container/container.js';
+import { Health } from '../health/health.js';
+import { RuntimeInfo } from '../health/runtime.js';
+import type { FrameworkStep, StepContext } from '../lifecycle/lifecycle.js';
+import type { AdminServer } from './admin.js';
+import type { LoggerHandle } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { Logger } from './tokens.js';
+import type { Tracing } from './tracing.js';
+
+export interface TelemetryOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: NodeJS.WritableStream;
+  /** Programmatic settings, merged over configuration (tests, embedding). */
+  readonly overrides?: unknown;
+  /** Turns tracing on with this exporter instead of OTLP/HTTP. */
+  readonly spanExporter?: SpanExporter;
+}
+
+/** The post steps' order: spans first (they describe the rest), logs last. */
+export const POST_ORDER = ['tracing', 'metrics', 'logger'];
+
+/**
+ * The framework steps every command gets: logger → config → tracing →
+ * metrics. Each loads its libraries only when it starts, so `--help` and the
+ * probes load none of them.
+ */
+export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
+  let log: LoggerHandle | undefined;
+  let mixin: () => object = () => ({});
+  let tracing: Tracing | undefined;
+  let admin: AdminServer | undefined;
+  let failed = false;
+
+  const logger: FrameworkStep = {
+    name: 'logger',
+    start(context) {
+      const { createLogger, logLifecycle } = require('./logger.js') as typeof import('./logger.js');
+      const fromEnv = options.env.LOG_LEVEL as LogLevel | undefined;
+      log = createLogger({
+        app: context.plan.name,
+        command: context.command.name,
+        // The config step validates LOG_LEVEL; until then a bad value falls back to the default.
+        level: fromEnv && LOG_LEVELS.includes(fromEnv) ? fromEnv : context.settings.log.level,
+        stream: options.stdout,
+        mixin: () => mixin(),
+      });
+      const handle = log;
+      context.events.on(logLifecycle(handle.logger));
+      context.events.on((event) => {
+        if (event.type === 'hook:end' && event.outcome !== 'ok') failed = true;
+        // The launcher may exit right after this event: write what is buffered now.
+        if (event.type === 'exit') handle.flush();
+      });
+      bindConstant(context.container, Logger, handle.logger as unknown as Logger);
+    },
+    stop() {
+      log?.close();
+    },
+  };
+
+  const config: FrameworkStep = {
+    name: 'config',
+    start(context) {
+      const { loadConfiguration } = require('../config/load.js') as typeof import('../config/load.js');
+      const loaded = loadConfiguration(options.env, options.overrides);
+      context.settings = loaded.settings;
+      if (log) log.logger.level = loaded.settings.log.level;
+      const appConfig = new AppConfig(loaded.values, loaded.sourceOf);
+      bindConstant(context.container, AppConfig, appConfig);
+      for (const key of requestedConfigKeys()) bindConfigKey(context, appConfig, key);
+    },
+  };
+
+  const tracingStep: FrameworkStep = {
+    name: 'tracing',
+    start(context) {
+      if (!options.spanExporter && !tracingEnabled(options.env, context.settings.tracing.enabled)) return;
+      const { Tracing, activeTraceIds } = require('./tracing.js') as typeof import('./tracing.js');
+      const active = new Tracing({
+        app: context.plan.name,
+        version: context.plan.version,
+        command: context.command.name,
+        ...(options.spanExporter ? { exporter: options.spanExporter } : {}),
+      });
+      tracing = active;
+      context.aroundHook = (hook, phase, fn) => active.aroundHook(hook, phase, fn);
+      context.events.on((event) => active.observe(event));
+      mixin = activeTraceIds;
+    },
+    async stop() {
+      await tracing?.close(failed);
+    },
+  };
+
+  const metrics: FrameworkStep = {
+    name: 'metrics',
+    async start(context) {
+      const labels = { app: context.plan.name, command: context.command.name };
+      if (!context.command.server) {
+        // A task serves no /metrics; prom-client (~30 ms) loads only if the app already uses it.
+        if (require.cache[require.resolve('prom-client')]) bindMetrics(context, () => newMetrics(labels));
+        return;
+      }
+      const instance = newMetrics(labels);
+      context.events.on((event) => instance.observe(event));
+      if (context.container.isBound(Health)) {
+        context.container.get(Health).onCheck((probe, result) => {
+          instance.healthCheckDuration.observe(
+            { probe, check: result.name, status: result.status },
+            result.durationMs / 1000,
+          );
+        });
+      }
+      bindMetrics(context, () => instance);
+      const { AdminServer } = require('./admin.js') as typeof import('./admin.js');
+      admin = new AdminServer(instance.registry);
+      await admin.listen(context.settings.admin.port, context.settings.admin.host);
+      bindConstant(context.container, AdminServer, admin);
+      if (context.container.isBound(RuntimeInfo)) context.container.get(RuntimeInfo).set('admin', { port: admin.port });
+      log?.logger.info(
+        { admin: { host: context.settings.admin.host, port: admin.port } },
+        `admin server listening on ${context.settings.admin.host}:${admin.port} (GET /metrics)`,
+      );
+    },
+    async stop() {
+      await admin?.close();
+    },
+  };
+
+  return [logger, config, tracingStep, metrics];
+}
+
+/** OpenTelemetry's standard variables decide, then configuration. */
+export function tracingEnabled(env: NodeJS.ProcessEnv, configured: boolean): boolean {
+  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return false;
+  return Boolean(configured || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+function bindConfigKey(context: StepContext, config: AppConfig, key: string): void {
+  const token = configToken(key);
+  if (context.container.isBound(token)) context.container.unbind(token);
+  // A key nobody set fails when a class asks for it, naming the key.
+  context.container.bind(token).toDynamicValue(() => config.get(key));
+}
+
+function newMetrics(labels: { app: string; command: string }): Metrics {
+  const { Metrics } = require('./metrics.js') as typeof import('./metrics.js');
+  return new Metrics(labels);
+}
+
+/** Binds the Metrics class and prom-client's Registry (for users' own metrics) to one lazily built instance. */
+function bindMetrics(context: StepContext, build: () => Metrics): void {
+  const { Metrics } = require('./metrics.js') as typeof import('./metrics.js');
+  const { Registry } = require('prom-client') as typeof import('prom-client');
+  let instance: Metrics | undefined;
+  const get = (): Metrics => (instance ??= build());
+  for (const id of [Metrics, Registry]) if (context.container.isBound(id)) context.container.unbind(id);
+  context.container.bind(Metrics).toDynamicValue(get);
+  context.container.bind(Registry).toDynamicValue(() => get().registry);
+}

@@ -1,0 +1,13 @@
+import type { Logger as PinoLogger } from 'pino';
+
+/**
+ * The pino logger of the running command, injectable by type. Its lines are
+ * JSON on stdout with the app, command and pid, and trace ids when a span is
+ * active.
+ * @example
+ * constructor(private readonly log: Logger) {}
+ * this.log.info({ user }, 'signed in');
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the class is only a container token; the interface gives it pino's type
+export abstract class Logger {}
+export interface Logger extends PinoLogger {}

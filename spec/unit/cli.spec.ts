@@ -1,0 +1,141 @@
+import { expect } from 'chai';
+import { Command, Main, Option, Run } from 'dionysus';
+import { runCommand } from 'dionysus/testing';
+
+/** The option values the last greet run saw. */
+let seen: Record<string, unknown> = {};
+
+@Command('greet', { description: 'Print a greeting' })
+class GreetCommand {
+  @Option('--name', { description: 'Who to greet', required: true })
+  name!: string;
+
+  @Option('--times', { description: 'How many greetings' })
+  times: number = 1;
+
+  @Option('-l,--loud', { description: 'Shout' })
+  loud: boolean = false;
+
+  @Option('--tag', { description: 'Tags to add' })
+  tags: string[] = [];
+
+  @Run()
+  run(): void {
+    seen = { name: this.name, times: this.times, loud: this.loud, tags: this.tags };
+  }
+}
+
+@Command('http')
+class HttpCommand {}
+
+@Main({ name: 'cli-app', version: '1.2.3', description: 'A CLI test app', commands: [GreetCommand, HttpCommand] })
+class CliApp {}
+
+describe('cli', () => {
+  beforeEach(() => {
+    seen = {};
+  });
+
+  describe('usage errors exit 2 without running the command', () => {
+    it('rejects an unknown command', async () => {
+      const result = await runCommand(CliApp, ['nope']);
+      expect(result.exitCode).to.equal(2);
+      expect(result.stderr).to.include('Command not found').and.include('While running nope');
+      expect(result.stdout).to.equal('');
+      expect(result.events).to.deep.equal([]);
+    });
+
+    it('rejects a missing command, printing the usage', async () => {
+      const result = await runCommand(CliApp, []);
+      expect(result.exitCode).to.equal(2);
+      expect(result.stderr).to.include('A command is required.').and.include('cli-app greet');
+    });
+
+    it('rejects a non-number value of a number option, naming the flag', async () => {
+      const result = await runCommand(CliApp, ['greet', '--name', 'x', '--times', 'many']);
+      expect(result.exitCode).to.equal(2);
+      expect(result.stderr).to.include('Invalid value for --times: expected a number, got "many"');
+      expect(result.stderr).to.include('$ cli-app greet');
+      expect(result.stderr).to.not.match(/\bat .+:\d+:\d+/);
+      expect(result.events).to.deep.equal([]);
+    });
+
+    it('rejects an empty value of a number option', async () => {
+      const result = await runCommand(CliApp, ['greet', '--name', 'x', '--times=']);
+      expect(result.exitCode).to.equal(2);
+      expect(result.stderr).to.include('Invalid value for --times');
+    });
+
+    it('rejects a missing required option', async () => {
+      const result = await runCommand(CliApp, ['greet']);
+      expect(result.exitCode).to.equal(2);
+      expect(result.stderr).to.include('cli-app greet <--name');
+      expect(seen).to.deep.equal({});
+    });
+
+    it('rejects an unknown option', async () => {
+      const result = await runCommand(CliApp, ['greet', '--name', 'x', '--bogus']);
+      expect(result.exitCode).to.equal(2);
+      expect(result.stderr).to.include('Unsupported option name ("--bogus")');
+    });
+  });
+
+  describe('help and version', () => {
+    it('lists every command with its description on --help and exits 0', async () => {
+      const result = await runCommand(CliApp, ['--help']);
+      expect(result.exitCode).to.equal(0);
+      expect(result.stdout).to.include('A CLI test app');
+      expect(result.stdout).to.include('cli-app greet').and.include('Print a greeting');
+      expect(result.stdout).to.include('cli-app http').and.include('run the http server');
+      expect(result.events).to.deep.equal([]);
+    });
+
+    it('shows the options of a command on greet --help', async () => {
+      const result = await runCommand(CliApp, ['greet', '--help']);
+      expect(result.exitCode).to.equal(0);
+      expect(result.stdout).to.include('Print a greeting');
+      expect(result.stdout).to.match(/--name.*Who to greet/);
+      expect(result.stdout).to.match(/--times.*How many greetings/);
+      expect(result.stdout).to.match(/-l,--loud.*Shout/);
+      expect(seen).to.deep.equal({});
+    });
+
+    it('prints the declared version on --version and -v', async () => {
+      for (const flag of ['--version', '-v']) {
+        const result = await runCommand(CliApp, [flag]);
+        expect(result.exitCode).to.equal(0);
+        expect(result.stdout).to.equal('1.2.3\n');
+      }
+    });
+  });
+
+  describe('options', () => {
+    it('hands the command typed values: string, number, boolean and repeated array', async () => {
+      const result = await runCommand(CliApp, [
+        'greet',
+        '--name',
+        'ada',
+        '--times',
+        '3',
+        '-l',
+        '--tag',
+        'a',
+        '--tag',
+        'b',
+      ]);
+      expect(result.exitCode).to.equal(0);
+      expect(seen).to.deep.equal({ name: 'ada', times: 3, loud: true, tags: ['a', 'b'] });
+    });
+
+    it('accepts --flag=value', async () => {
+      const result = await runCommand(CliApp, ['greet', '--name=ada', '--times=2']);
+      expect(result.exitCode).to.equal(0);
+      expect(seen).to.include({ name: 'ada', times: 2 });
+    });
+
+    it('leaves the property defaults for options not given', async () => {
+      await runCommand(CliApp, ['greet', '--name', 'ada']);
+      expect(seen).to.deep.equal({ name: 'ada', times: 1, loud: false, tags: [] });
+    });
+  });
+});
