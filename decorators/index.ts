@@ -2,14 +2,19 @@ import 'reflect-metadata';
 
 export { LivenessCheck, ReadinessCheck, StartupCheck } from './checks.js';
 export { type MemberDecorator, PostRun, PreRun, Run, Shutdown } from './hooks.js';
+export { Controller, Delete, Get, Patch, Post, Put } from './http.js';
 export { Command, Main } from './main.js';
 export type {
   CheckOptions,
   CommandOptions,
+  ControllerOptions,
   HookOptions,
+  HttpMethod,
   MainOptions,
+  MiddlewareLike,
   OptionOptions,
   ProbeKind,
+  RouteOptions,
   ServerKind,
 } from './metadata.js';
 export { Option } from './option.js';

@@ -35,6 +35,10 @@ export interface CommandOptions {
   description?: string;
   /** The server this command runs; defaults to the name when it is http, grpc or ctl. */
   server?: ServerKind;
+  /** http: `@Controller` classes whose routes the server serves. */
+  controllers?: Function[];
+  /** http: koa middleware run before every route, after the framework's own. */
+  middleware?: MiddlewareLike[];
   /** Extra properties for server-specific decorators of later modules. */
   [extra: string]: unknown;
 }
@@ -66,8 +70,34 @@ export interface OptionRecord {
   designType: unknown;
 }
 
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A koa middleware, kept opaque here so decorators import nothing of koa. */
+export type MiddlewareLike = (context: never, next: () => Promise<unknown>) => unknown;
+
+export interface ControllerOptions {
+  /** Run before every route of the controller, in order. */
+  middleware?: MiddlewareLike[];
+}
+
+export interface RouteOptions {
+  /** Run before this route's handler, after the controller's middleware. */
+  middleware?: MiddlewareLike[];
+  /** Status when the handler returns a value and sets none. @default 200 */
+  status?: number;
+}
+
+export interface RouteRecord {
+  method: HttpMethod;
+  path: string;
+  handler: string;
+  options: RouteOptions;
+}
+
 export interface ClassRecord {
   main?: MainOptions;
+  controller?: { prefix: string; options: ControllerOptions };
+  routes: RouteRecord[];
   command?: { name: string; options: CommandOptions };
   runs: string[];
   hooks: HookRecord[];
@@ -86,7 +116,7 @@ export function updateRecord(target: Function, update: (record: ClassRecord) => 
   const holder = target as Recorded;
   if (!Object.hasOwn(holder, RECORD)) {
     Object.defineProperty(holder, RECORD, {
-      value: { runs: [], hooks: [], checks: [], options: [], problems: [] } satisfies ClassRecord,
+      value: { runs: [], hooks: [], checks: [], options: [], routes: [], problems: [] } satisfies ClassRecord,
       enumerable: false,
     });
   }

@@ -40,9 +40,7 @@ export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartia
 /** Server runners by kind, loaded only by the command that needs one. */
 const RUNNERS: Record<ServerKind, () => Promise<ServerRunner> | ServerRunner> = {
   ctl: () => (require('./ctl/runner.js') as typeof import('./ctl/runner.js')).ctlRunner(),
-  http: () => {
-    throw new DionysusError('run', 'the http server is not part of this version of dionysus');
-  },
+  http: () => (require('./http/server.js') as typeof import('./http/server.js')).httpRunner(),
   grpc: () => {
     throw new DionysusError('run', 'the grpc server is not part of this version of dionysus');
   },
@@ -93,6 +91,7 @@ async function runCommand(
         ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
       }),
       healthStep(clock),
+      command.server === 'http' ? lazyStep('http', () => require('./http/server.js').httpStep()) : undefined,
     ),
     postOrder: POST_ORDER,
     runner: command.server ? RUNNERS[command.server] : () => methodRunner(),
@@ -101,9 +100,19 @@ async function runCommand(
 }
 
 /** The health step goes right after config: probe settings are known, telemetry can observe it. */
-function withHealth(steps: FrameworkStep[], health: FrameworkStep): FrameworkStep[] {
+function withHealth(steps: FrameworkStep[], health: FrameworkStep, server: FrameworkStep | undefined): FrameworkStep[] {
   const at = steps.findIndex((s) => s.name === 'config') + 1;
-  return [...steps.slice(0, at), health, ...steps.slice(at)];
+  return [...steps.slice(0, at), health, ...steps.slice(at), ...(server ? [server] : [])];
+}
+
+/** A step whose module loads only when it starts (servers: koa, grpc-js). */
+function lazyStep(name: string, load: () => FrameworkStep): FrameworkStep {
+  let step: FrameworkStep | undefined;
+  return {
+    name,
+    start: (context) => (step ??= load()).start(context),
+    stop: () => step?.stop?.(),
+  };
 }
 
 /**

@@ -11,7 +11,9 @@ export class AppConfig {
   readonly #values: Record<string, unknown>;
   readonly #sourceOf: (key: string) => string | undefined;
 
-  constructor(values: Record<string, unknown>, sourceOf: (key: string) => string | undefined = () => undefined) {
+  // Every parameter has a default, so the planner accepts the class as a constructor dependency of
+  // user classes (it has no type metadata to walk); the config step binds the loaded instance per run.
+  constructor(values: Record<string, unknown> = {}, sourceOf: (key: string) => string | undefined = () => undefined) {
     this.#values = values;
     this.#sourceOf = sourceOf;
   }

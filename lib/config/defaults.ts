@@ -11,6 +11,22 @@ export interface FrameworkSettings {
     port: number;
     /** @default '0.0.0.0' */
     host: string;
+    /** Largest JSON body accepted; larger gets 413. @default 1048576 (1 MB) */
+    bodyLimitBytes: number;
+    /** Idle keep-alive connections close after this; above common load balancers' idle timeouts. @default 65000 */
+    keepAliveTimeoutMs: number;
+    /** Time allowed to receive the request headers. @default 66000 */
+    headersTimeoutMs: number;
+    /** Time allowed to receive a whole request. @default 120000 */
+    requestTimeoutMs: number;
+    /** Share of requests with an access log line: 1 all, 0.1 one in ten, 0 none. @default 1 */
+    accessLogSampleRate: number;
+    /**
+     * `DIONYSUS_CONTROL_TOKEN`: when set, the /healthx switch routes require
+     * `Authorization: Bearer <token>` from any peer; when empty they are open
+     * to loopback peers only. @default ''
+     */
+    controlToken: string;
   };
   grpc: {
     /** `GRPC_PORT`; 0 picks an ephemeral port. @default 9090 */
@@ -68,7 +84,16 @@ export interface FrameworkSettings {
 /** The defaults, in one place; the README table is checked against this object. */
 export function frameworkDefaults(env: NodeJS.ProcessEnv = process.env): FrameworkSettings {
   return {
-    http: { port: 8080, host: '0.0.0.0' },
+    http: {
+      port: 8080,
+      host: '0.0.0.0',
+      bodyLimitBytes: 1_048_576,
+      keepAliveTimeoutMs: 65_000,
+      headersTimeoutMs: 66_000,
+      requestTimeoutMs: 120_000,
+      accessLogSampleRate: 1,
+      controlToken: '',
+    },
     grpc: { port: 9090, host: '0.0.0.0' },
     admin: { port: 9464, host: '0.0.0.0' },
     log: { level: 'info' },

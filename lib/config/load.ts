@@ -30,6 +30,7 @@ export const ENV_OVERRIDES: readonly (readonly [string, string])[] = [
   ['ADMIN_PORT', 'admin.port'],
   ['LOG_LEVEL', 'log.level'],
   ['DIONYSUS_RUNTIME_DIR', 'runtimeDir'],
+  ['DIONYSUS_CONTROL_TOKEN', 'http.controlToken'],
 ];
 
 /**

@@ -18,6 +18,14 @@ const level: Rule = (v) =>
 export const RULES: Record<string, Rule> = {
   'http.port': port,
   'http.host': text,
+  'http.bodyLimitBytes': (v) =>
+    Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a positive number of bytes',
+  'http.keepAliveTimeoutMs': positiveMs,
+  'http.headersTimeoutMs': positiveMs,
+  'http.requestTimeoutMs': positiveMs,
+  'http.accessLogSampleRate': (v) =>
+    typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'is not a share between 0 and 1',
+  'http.controlToken': text,
   'grpc.port': port,
   'grpc.host': text,
   'admin.port': port,

@@ -207,7 +207,13 @@ export class Health {
           ? { name: check.name, status: 'pass', durationMs }
           : { name: check.name, status: 'fail', durationMs, error };
     }
-    for (const listener of this.#checkListeners) listener(check.probe, result);
+    for (const listener of this.#checkListeners) {
+      try {
+        listener(check.probe, result);
+      } catch {
+        // a broken metrics listener must not fail the check, nor the probe
+      }
+    }
     return result;
   }
 

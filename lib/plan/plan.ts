@@ -6,10 +6,12 @@ import type {
   CheckPlan,
   Class,
   CommandPlan,
+  ControllerPlan,
   HookPlan,
   HookSet,
   OptionPlan,
   OptionType,
+  RoutePlan,
   ServerKind,
 } from './types.js';
 
@@ -83,11 +85,13 @@ export function buildPlan(main: Function): AppPlan {
   }
 
   const commandClasses = [...commands.values()].map((c) => c.cls);
-  const inspected = inspectClasses([main, ...commandClasses, ...providers]);
+  const controllerClasses = [...commands.values()].flatMap((c) => c.controllers.map((k) => k.cls));
+  const inspected = inspectClasses([main, ...commandClasses, ...controllerClasses, ...providers]);
   problems.push(...inspected.problems);
   // Classes reached through constructors are providers too: their checks count, their hooks are misplaced.
   for (const cls of inspected.classes) {
-    if (cls === main || commandClasses.includes(cls as Class) || providers.includes(cls as Class)) continue;
+    const known = [...commandClasses, ...controllerClasses, ...providers];
+    if (cls === main || known.includes(cls as Class)) continue;
     const record = merged(cls, problems);
     for (const hook of record.hooks) {
       problems.push(
@@ -170,6 +174,16 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
     );
   }
   const planned = planOptions(cls, record, problems);
+  const controllers = planControllers(cls, server, options.controllers, problems);
+  const middleware = options.middleware ?? [];
+  if (!Array.isArray(middleware) || middleware.some((m) => typeof m !== 'function')) {
+    problems.push(`${cls.name}: @Command middleware must be an array of koa middleware functions.`);
+  }
+  if (record.routes.length > 0) {
+    problems.push(
+      `${cls.name}.${record.routes[0]?.handler}: route decorators belong on a @Controller class listed in controllers.`,
+    );
+  }
   if (!ok) return undefined;
   return {
     name,
@@ -180,8 +194,88 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
     hooks: planHooks(cls, record),
     options: planned,
     checks: planChecks(cls, record),
+    controllers,
+    middleware: Array.isArray(middleware) ? middleware : [],
     extra: { ...options },
   };
+}
+
+function planControllers(
+  command: Class,
+  server: ServerKind | undefined,
+  listed: unknown,
+  problems: string[],
+): ControllerPlan[] {
+  if (listed === undefined) return [];
+  if (server !== 'http') {
+    problems.push(
+      `${command.name}: controllers are served only by an http command; this command's server is ${server ?? 'none (a task)'}.`,
+    );
+    return [];
+  }
+  if (!Array.isArray(listed)) {
+    problems.push(`${command.name}: @Command controllers must be an array of @Controller classes.`);
+    return [];
+  }
+  const seen = new Map<string, string>();
+  const plans: ControllerPlan[] = [];
+  for (const [index, cls] of listed.entries()) {
+    if (typeof cls !== 'function') {
+      problems.push(`${command.name}: controllers[${index}] is ${String(cls)}, not a class.`);
+      continue;
+    }
+    const record = merged(cls, problems);
+    if (!record.controller) {
+      problems.push(`${cls.name}: listed in controllers but has no @Controller(prefix) decorator.`);
+      continue;
+    }
+    const { prefix, options } = record.controller;
+    if (typeof prefix !== 'string' || (prefix !== '' && !prefix.startsWith('/'))) {
+      problems.push(`${cls.name}: @Controller prefix ${JSON.stringify(prefix)} must be empty or start with '/'.`);
+      continue;
+    }
+    if (record.hooks.length > 0) {
+      problems.push(
+        `${cls.name}.${record.hooks[0]?.method}: lifecycle hooks run only on the @Main class or a @Command class.`,
+      );
+    }
+    const routes: RoutePlan[] = [];
+    for (const route of record.routes) {
+      const name = `${cls.name}.${route.handler}`;
+      if (typeof route.path !== 'string' || (route.path !== '' && !route.path.startsWith('/'))) {
+        problems.push(`${name}: route path ${JSON.stringify(route.path)} must be empty or start with '/'.`);
+        continue;
+      }
+      const path = joinPath(prefix, route.path);
+      const key = `${route.method} ${path}`;
+      const first = seen.get(key);
+      if (first) {
+        problems.push(`${name}: ${key} is already served by ${first}; each method and path has one handler.`);
+        continue;
+      }
+      seen.set(key, name);
+      routes.push({
+        method: route.method,
+        path,
+        handler: route.handler,
+        name,
+        middleware: route.options.middleware ?? [],
+        status: route.options.status,
+      });
+    }
+    if (routes.length === 0 && record.routes.length === 0) {
+      problems.push(
+        `${cls.name}: a controller without routes; decorate methods with @Get, @Post, @Put, @Patch or @Delete.`,
+      );
+    }
+    plans.push({ cls: cls as Class, prefix, middleware: options.middleware ?? [], routes });
+  }
+  return plans;
+}
+
+function joinPath(prefix: string, path: string): string {
+  const joined = `${prefix.replace(/\/+$/, '')}${path}`;
+  return joined === '' ? '/' : joined;
 }
 
 function planOptions(cls: Class, record: ClassRecord, problems: string[]): OptionPlan[] {
@@ -263,9 +357,15 @@ function merged(cls: Function, problems: string[]): ClassRecord {
     const record = readRecord(c);
     if (record) chain.unshift(record);
   }
-  const out: ClassRecord = { runs: [], hooks: [], checks: [], options: [], problems: [] };
+  const out: ClassRecord = { runs: [], hooks: [], checks: [], options: [], routes: [], problems: [] };
   for (const record of chain) {
     out.main = record.main ?? out.main;
+    out.controller = record.controller ?? out.controller;
+    for (const route of record.routes) {
+      const same = out.routes.findIndex((r) => r.handler === route.handler && r.method === route.method);
+      if (same >= 0) out.routes.splice(same, 1);
+      out.routes.push(route);
+    }
     out.command = record.command ?? out.command;
     out.runs.push(...record.runs);
     for (const hook of record.hooks) {

@@ -1,6 +1,14 @@
-import type { CheckOptions, CommandOptions, HookPhase, ProbeKind, ServerKind } from '../../decorators/metadata.js';
+import type {
+  CheckOptions,
+  CommandOptions,
+  HookPhase,
+  HttpMethod,
+  MiddlewareLike,
+  ProbeKind,
+  ServerKind,
+} from '../../decorators/metadata.js';
 
-export type { HookPhase, ProbeKind, ServerKind };
+export type { HookPhase, HttpMethod, MiddlewareLike, ProbeKind, ServerKind };
 
 /** A class the container can build. */
 // biome-ignore lint/suspicious/noExplicitAny: constructor parameters are whatever the user's classes take
@@ -36,6 +44,24 @@ export interface OptionPlan {
   readonly description: string | undefined;
 }
 
+export interface RoutePlan {
+  readonly method: HttpMethod;
+  /** Prefix and path joined: the route template used in metrics and logs. */
+  readonly path: string;
+  readonly handler: string;
+  /** `Class.method` */
+  readonly name: string;
+  readonly middleware: readonly MiddlewareLike[];
+  readonly status: number | undefined;
+}
+
+export interface ControllerPlan {
+  readonly cls: Class;
+  readonly prefix: string;
+  readonly middleware: readonly MiddlewareLike[];
+  readonly routes: readonly RoutePlan[];
+}
+
 export interface HookSet {
   readonly prerun: readonly HookPlan[];
   readonly postrun: readonly HookPlan[];
@@ -53,6 +79,10 @@ export interface CommandPlan {
   readonly hooks: HookSet;
   readonly options: readonly OptionPlan[];
   readonly checks: readonly CheckPlan[];
+  /** http: controllers in the order listed. */
+  readonly controllers: readonly ControllerPlan[];
+  /** http: command-level middleware. */
+  readonly middleware: readonly MiddlewareLike[];
   /** The full `@Command` options, for server modules' own keys. */
   readonly extra: Readonly<CommandOptions>;
 }

@@ -19,12 +19,18 @@ export interface Answer {
 /** How the probe speaks to one kind of command. */
 export interface ProbeTransport {
   ask(descriptor: Descriptor, probe: ProbeName, timeoutMs: number): Promise<Answer>;
-  flip(descriptor: Descriptor, probe: ProbeName, open: boolean, timeoutMs: number): Promise<Answer>;
+  flip(
+    descriptor: Descriptor,
+    probe: ProbeName,
+    open: boolean,
+    timeoutMs: number,
+    env: NodeJS.ProcessEnv,
+  ): Promise<Answer>;
 }
 
 const TRANSPORTS: Record<Transport, () => ProbeTransport> = {
   ctl: () => (require('./ctl.js') as typeof import('./ctl.js')).ctlTransport,
-  http: () => unsupported('http'),
+  http: () => (require('./http.js') as typeof import('./http.js')).httpTransport,
   grpc: () => unsupported('grpc'),
 };
 
@@ -86,7 +92,7 @@ async function answerProbe(
   const transport = TRANSPORTS[descriptor.transport]();
   return status === undefined
     ? transport.ask(descriptor, probe, flags.timeoutMs)
-    : transport.flip(descriptor, probe, status === 'open', flags.timeoutMs);
+    : transport.flip(descriptor, probe, status === 'open', flags.timeoutMs, env);
 }
 
 function parseFlags(args: readonly string[]): Flags | string {

@@ -4,11 +4,12 @@ import { LOG_LEVELS, type LogLevel } from '../config/defaults.js';
 import { bindConstant } from '../container/container.js';
 import { Health } from '../health/health.js';
 import { RuntimeInfo } from '../health/runtime.js';
+import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { FrameworkStep, StepContext } from '../lifecycle/lifecycle.js';
 import type { AdminServer } from './admin.js';
 import type { LoggerHandle } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { Logger } from './tokens.js';
+import { Logger, TRACING_ON } from './tokens.js';
 import type { Tracing } from './tracing.js';
 
 export interface TelemetryOptions {
@@ -34,6 +35,8 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
   let tracing: Tracing | undefined;
   let admin: AdminServer | undefined;
   let failed = false;
+  /** Hooks that ended before the metrics step (logger, config, tracing): replayed into its histogram. */
+  let earlyHooks: LifecycleEvent[] | undefined = [];
 
   const logger: FrameworkStep = {
     name: 'logger',
@@ -52,6 +55,7 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
       context.events.on(logLifecycle(handle.logger));
       context.events.on((event) => {
         if (event.type === 'hook:end' && event.outcome !== 'ok') failed = true;
+        if (event.type === 'hook:end') earlyHooks?.push(event);
         // The launcher may exit right after this event: write what is buffered now.
         if (event.type === 'exit') handle.flush();
       });
@@ -80,9 +84,11 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
     start(context) {
       if (!options.spanExporter && !tracingEnabled(options.env, context.settings.tracing.enabled)) return;
       const { Tracing, activeTraceIds } = require('./tracing.js') as typeof import('./tracing.js');
+      const { appVersion } = require('../cli/version.js') as typeof import('../cli/version.js');
       const active = new Tracing({
         app: context.plan.name,
-        version: context.plan.version,
+        // The version `app --version` prints: declared on @Main, else the app's package.json.
+        version: appVersion(context.plan.version),
         command: context.command.name,
         ...(options.spanExporter ? { exporter: options.spanExporter } : {}),
       });
@@ -90,6 +96,7 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
       context.aroundHook = (hook, phase, fn) => active.aroundHook(hook, phase, fn);
       context.events.on((event) => active.observe(event));
       mixin = activeTraceIds;
+      bindConstant(context.container, TRACING_ON, true);
     },
     async stop() {
       await tracing?.close(failed);
@@ -100,12 +107,15 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
     name: 'metrics',
     async start(context) {
       const labels = { app: context.plan.name, command: context.command.name };
+      const early = earlyHooks ?? [];
+      earlyHooks = undefined;
       if (!context.command.server) {
         // A task serves no /metrics; prom-client (~30 ms) loads only if the app already uses it.
         if (require.cache[require.resolve('prom-client')]) bindMetrics(context, () => newMetrics(labels));
         return;
       }
       const instance = newMetrics(labels);
+      for (const event of early) instance.observe(event);
       context.events.on((event) => instance.observe(event));
       if (context.container.isBound(Health)) {
         context.container.get(Health).onCheck((probe, result) => {

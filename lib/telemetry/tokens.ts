@@ -11,3 +11,6 @@ import type { Logger as PinoLogger } from 'pino';
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the class is only a container token; the interface gives it pino's type
 export abstract class Logger {}
 export interface Logger extends PinoLogger {}
+
+/** Bound to true by the tracing step when the OpenTelemetry SDK is on, so servers add spans. */
+export const TRACING_ON = Symbol.for('dionysus.tracing.on');

@@ -25,6 +25,8 @@ export class Tracing {
   readonly #root: Span;
   readonly #rootContext: Context;
   readonly #hooks = new Map<string, Span>();
+  /** A given exporter belongs to the caller, who reads it after the run: it is flushed, never shut down. */
+  readonly #ownsExporter: boolean;
   #closed = false;
 
   constructor(options: TracingOptions) {
@@ -39,6 +41,7 @@ export class Tracing {
     const processor = options.exporter
       ? new SimpleSpanProcessor({ exporter: options.exporter })
       : new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
+    this.#ownsExporter = !options.exporter;
     this.#provider = new TracerProvider({ resource, spanProcessors: [processor] });
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(
@@ -86,7 +89,8 @@ export class Tracing {
     this.#root.end();
     try {
       await this.#provider.forceFlush();
-      await this.#provider.shutdown();
+      // Shutting down would clear an InMemorySpanExporter before the test reads it.
+      if (this.#ownsExporter) await this.#provider.shutdown();
     } finally {
       trace.disable();
       propagation.disable();

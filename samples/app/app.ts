@@ -1,5 +1,6 @@
 import { Main, PostRun, PreRun, Shutdown } from 'dionysus';
 import { GreetCommand } from './commands/greet.js';
+import { HttpCommand } from './commands/http.js';
 import { WorkerCommand } from './commands/worker.js';
 import { Greeter } from './greeter.js';
 
@@ -7,7 +8,7 @@ import { Greeter } from './greeter.js';
 @Main({
   name: 'app',
   description: 'The dionysus reference app',
-  commands: [GreetCommand, WorkerCommand],
+  commands: [HttpCommand, WorkerCommand, GreetCommand],
   providers: [Greeter],
 })
 export class App {

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Context, Middleware, Next } from 'koa';
+import type { Logger } from 'pino';
+import type { Metrics } from '../telemetry/metrics.js';
+
+/** What the per-request middleware needs; everything optional is off when absent. */
+export interface ObserveOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics | undefined;
+  /** 0 none, 1 every request. */
+  readonly accessLogSampleRate: number;
+  /** Set when the OpenTelemetry SDK is on. */
+  readonly tracing: boolean;
+  /** Read per request: when true, responses ask the client to close the connection. */
+  readonly draining: () => boolean;
+}
+
+const REQUEST_ID = /^[\w.:/+=-]{1,128}$/;
+/** Framework routes kept out of access logs and request metrics. */
+const QUIET = /^\/(healthx(\/|$)|metrics$)/;
+
+type Observe = (labels: string, seconds: number) => void;
+
+/**
+ * The first middleware of every request: request id, error mapping, access
+ * log, metrics and span. It runs on the hot path, so metric children are
+ * cached per label set and nothing is allocated for quiet routes.
+ */
+export function observe(options: ObserveOptions): Middleware {
+  const { logger, metrics, accessLogSampleRate, draining } = options;
+  const children = new Map<string, { observe(value: number): void }>();
+  const record: Observe | undefined = metrics
+    ? (key, seconds) => {
+        let child = children.get(key);
+        if (!child) {
+          const [method, route, status] = key.split(' ') as [string, string, string];
+          child = metrics.httpRequestDuration.labels({ method, route, status_code: status });
+          children.set(key, child);
+        }
+        child.observe(seconds);
+      }
+    : undefined;
+  const trace = options.tracing ? (require('./trace.js') as typeof import('./trace.js')).traceRequest : undefined;
+
+  return async function dionysusObserve(ctx: Context, next: Next): Promise<void> {
+    const start = performance.now();
+    const incoming = ctx.get('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('x-request-id', requestId);
+    if (draining()) ctx.set('connection', 'close');
+    try {
+      await (trace ? trace(ctx, () => handle(ctx, next, logger)) : handle(ctx, next, logger));
+    } finally {
+      if (!QUIET.test(ctx.path)) {
+        const seconds = (performance.now() - start) / 1000;
+        const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+        record?.(`${ctx.method} ${route} ${ctx.status}`, seconds);
+        if (accessLogSampleRate >= 1 || (accessLogSampleRate > 0 && Math.random() < accessLogSampleRate)) {
+          logger.info(
+            { requestId, method: ctx.method, route, path: ctx.path, status: ctx.status, durationMs: seconds * 1000 },
+            'request',
+          );
+        }
+      }
+    }
+  };
+}
+
+/** Maps errors to statuses and JSON bodies; internal messages and stacks never reach the client. */
+async function handle(ctx: Context, next: Next, logger: Logger): Promise<void> {
+  try {
+    await next();
+    if (ctx.body === undefined && ctx.status >= 400) {
+      // koa answers unmatched routes with a bare 404 (and the router with a bare 405): give them a body.
+      ctx.body = {
+        error: ctx.status === 404 ? `no route for ${ctx.method} ${ctx.path}` : statusText(ctx.status),
+        requestId: ctx.state.requestId,
+      };
+    }
+  } catch (error) {
+    const { status, message } = classify(error);
+    ctx.status = status;
+    ctx.body = { error: message, requestId: ctx.state.requestId };
+    if (status >= 500) {
+      logger.error(
+        { err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
+        `request failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+}
+
+function classify(error: unknown): { status: number; message: string } {
+  const e = error as { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown } | null;
+  const raw = e?.status ?? e?.statusCode;
+  const status = typeof raw === 'number' && raw >= 400 && raw <= 599 ? raw : 500;
+  const expose = e?.expose === true && typeof e.message === 'string';
+  return { status, message: expose ? (e.message as string) : statusText(status) };
+}
+
+function statusText(status: number): string {
+  return (STATUS_CODES[status] ?? 'error').toLowerCase();
+}
