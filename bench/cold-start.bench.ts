@@ -4,8 +4,8 @@
  * issue's target: `app --help` ≤ 1.25× the dependency floor, medians of the
  * same run. What `--help` loads is listed so a heavy import shows up here.
  */
-import { type Bench, coldStart } from './harness.js';
-import { describeModules, loadedModules, REPO_ROOT, SAMPLE_HELP } from './modules.js';
+import { type Bench, coldStart, REPO_ROOT } from './harness.js';
+import { describeModules, loadedModules, SAMPLE_HELP } from './modules.js';
 
 const node = process.execPath;
 

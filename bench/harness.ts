@@ -5,6 +5,10 @@
  * slow machine (only a command that does not run at all is an error).
  */
 import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+
+/** The repository root (this file runs as `dist/bench/harness.js`). */
+export const REPO_ROOT = resolve(__dirname, '..', '..');
 
 /** What a `bench/*.bench.ts` file exports as default. */
 export interface Bench {
@@ -155,7 +159,9 @@ export interface ColdStartReport {
  * times each start from spawn to exit.
  */
 export function coldStart(subjects: readonly Subject[], options: ColdStartOptions): ColdStartReport {
-  const { runs, warmups } = { ...runCountsFromEnv(), ...options };
+  const fromEnv = runCountsFromEnv();
+  const runs = options.runs ?? fromEnv.runs;
+  const warmups = options.warmups ?? fromEnv.warmups;
   const names = new Set(subjects.map((s) => s.name));
   for (const name of [...options.baselines, ...(options.targets ?? []).flatMap((t) => [t.subject, t.baseline])]) {
     if (!names.has(name)) throw new Error(`${options.title}: no subject named '${name}'`);
@@ -223,11 +229,12 @@ export function ratio(report: ColdStartReport, subject: string, baseline: string
 }
 
 // ---------------------------------------------------------------------------
-// Throughput (HTTP, gRPC): to come with the servers. Same rules as above:
-// `throughput(subjects, { baselines, durationMs, connections })` runs each
-// server in its own process, drives it from a separate load process, alternates
-// subjects in short slices, and reports requests/s medians and ratios in the
-// same report shape, so `formatReport` and run.ts print it unchanged.
+// Throughput (HTTP, gRPC): to come with the servers, here, under the same
+// rules as cold starts: baselines measured in the same run (bare node:http and
+// bare grpc-js, DESIGN §7), subjects alternated in short slices so noise hits
+// all alike, each server in its own process driven by a separate load process.
+// It will report requests/s (median of slices) and latency p50/p99 with
+// ratios; BenchResult.reports then holds either kind of report.
 
 // ---------------------------------------------------------------------------
 // Printing

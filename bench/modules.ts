@@ -9,15 +9,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchEnv } from './harness.js';
+import { benchEnv, REPO_ROOT } from './harness.js';
 import { RECORD_MODULES_ENV } from './record-modules.js';
 
 const PRELOAD = join(__dirname, 'record-modules.js');
-
-/** The repository root, from `dist/bench/`. */
-export const REPO_ROOT = resolve(__dirname, '..', '..');
 
 /** The sample's `--help`, as node arguments run from the repository root. */
 export const SAMPLE_HELP: readonly string[] = ['dist/samples/app/main.js', '--help'];

@@ -5,13 +5,13 @@
  *   npm run bench                    # all
  *   npm run bench -- cold-start      # bench/cold-start.bench.ts only
  *   BENCH_RUNS=60 npm run bench      # more runs per command (BENCH_WARMUPS too)
+ *   BENCH_MEMORY=off npm run bench   # wall times only (also the fallback without GNU time)
  *
  * A bench whose command fails makes the exit code 1; a missed target does not.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Bench, formatReport } from './harness.js';
-import { REPO_ROOT } from './modules.js';
+import { type Bench, formatReport, REPO_ROOT } from './harness.js';
 
 const SUFFIX = '.bench.js';
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 
 export { LivenessCheck, ReadinessCheck, StartupCheck } from './checks.js';
+export { GrpcService } from './grpc.js';
 export { type MemberDecorator, PostRun, PreRun, Run, Shutdown } from './hooks.js';
 export { Controller, Delete, Get, Patch, Post, Put } from './http.js';
 export { Command, Main } from './main.js';

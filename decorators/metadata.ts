@@ -39,6 +39,10 @@ export interface CommandOptions {
   controllers?: Function[];
   /** http: koa middleware run before every route, after the framework's own. */
   middleware?: MiddlewareLike[];
+  /** grpc: `@GrpcService` classes the server serves. */
+  services?: Function[];
+  /** grpc: grpc-js server interceptors, run before the framework's own handling. */
+  interceptors?: unknown[];
   /** Extra properties for server-specific decorators of later modules. */
   [extra: string]: unknown;
 }
@@ -97,6 +101,8 @@ export interface RouteRecord {
 export interface ClassRecord {
   main?: MainOptions;
   controller?: { prefix: string; options: ControllerOptions };
+  /** A ts-proto (grpc-js) service definition: method name → { path, requestStream, … }. */
+  grpcService?: { definition: object };
   routes: RouteRecord[];
   command?: { name: string; options: CommandOptions };
   runs: string[];

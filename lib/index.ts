@@ -7,6 +7,7 @@ export type { Io } from './cli/cli.js';
 export { AppConfig, configToken, InjectConfig } from './config/app-config.js';
 export { type FrameworkSettings, frameworkDefaults, type LogLevel } from './config/defaults.js';
 export { DionysusError, type ErrorKind, HookError, HookTimeoutError, PlanError } from './errors.js';
+export { GrpcError } from './grpc/errors.js';
 export { HttpError } from './http/errors.js';
 export { launch } from './launch.js';
 export type { Clock } from './lifecycle/clock.js';

@@ -33,6 +33,23 @@ export interface FrameworkSettings {
     port: number;
     /** @default '0.0.0.0' */
     host: string;
+    /** Largest message received; larger fails with RESOURCE_EXHAUSTED. @default 4194304 (4 MiB) */
+    maxReceiveMessageBytes: number;
+    /** Largest message sent. @default 4194304 (4 MiB) */
+    maxSendMessageBytes: number;
+    /** Server keepalive pings on idle connections, below common load balancers' idle timeouts. @default 60000 */
+    keepaliveTimeMs: number;
+    /** A ping unanswered this long closes the connection. @default 20000 */
+    keepaliveTimeoutMs: number;
+    /** Deadline of a call whose client sent none. @default 30000 */
+    defaultDeadlineMs: number;
+    /** Share of calls with an access log line: 1 all, 0 none. @default 1 */
+    accessLogSampleRate: number;
+    /**
+     * `DIONYSUS_CONTROL_TOKEN`: when set, HealthControl/SetSwitch requires
+     * metadata `authorization: Bearer <token>`; when empty, loopback peers only. @default ''
+     */
+    controlToken: string;
   };
   admin: {
     /** `ADMIN_PORT`: the metrics server of long-running commands; 0 picks an ephemeral port. @default 9464 */
@@ -94,7 +111,17 @@ export function frameworkDefaults(env: NodeJS.ProcessEnv = process.env): Framewo
       accessLogSampleRate: 1,
       controlToken: '',
     },
-    grpc: { port: 9090, host: '0.0.0.0' },
+    grpc: {
+      port: 9090,
+      host: '0.0.0.0',
+      maxReceiveMessageBytes: 4_194_304,
+      maxSendMessageBytes: 4_194_304,
+      keepaliveTimeMs: 60_000,
+      keepaliveTimeoutMs: 20_000,
+      defaultDeadlineMs: 30_000,
+      accessLogSampleRate: 1,
+      controlToken: '',
+    },
     admin: { port: 9464, host: '0.0.0.0' },
     log: { level: 'info' },
     tracing: { enabled: false },

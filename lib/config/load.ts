@@ -31,6 +31,7 @@ export const ENV_OVERRIDES: readonly (readonly [string, string])[] = [
   ['LOG_LEVEL', 'log.level'],
   ['DIONYSUS_RUNTIME_DIR', 'runtimeDir'],
   ['DIONYSUS_CONTROL_TOKEN', 'http.controlToken'],
+  ['DIONYSUS_CONTROL_TOKEN', 'grpc.controlToken'],
 ];
 
 /**

@@ -11,6 +11,8 @@ const positiveMs: Rule = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'is not a positive number of milliseconds';
 const nonNegativeMs: Rule = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'is not a number of milliseconds (0 or more)';
+const bytes: Rule = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a positive number of bytes');
+const share: Rule = (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'is not a share between 0 and 1');
 const level: Rule = (v) =>
   (LOG_LEVELS as readonly unknown[]).includes(v) ? undefined : `is not a log level (${LOG_LEVELS.join(', ')})`;
 
@@ -18,16 +20,21 @@ const level: Rule = (v) =>
 export const RULES: Record<string, Rule> = {
   'http.port': port,
   'http.host': text,
-  'http.bodyLimitBytes': (v) =>
-    Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a positive number of bytes',
+  'http.bodyLimitBytes': bytes,
   'http.keepAliveTimeoutMs': positiveMs,
   'http.headersTimeoutMs': positiveMs,
   'http.requestTimeoutMs': positiveMs,
-  'http.accessLogSampleRate': (v) =>
-    typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'is not a share between 0 and 1',
+  'http.accessLogSampleRate': share,
   'http.controlToken': text,
   'grpc.port': port,
   'grpc.host': text,
+  'grpc.maxReceiveMessageBytes': bytes,
+  'grpc.maxSendMessageBytes': bytes,
+  'grpc.keepaliveTimeMs': positiveMs,
+  'grpc.keepaliveTimeoutMs': positiveMs,
+  'grpc.defaultDeadlineMs': positiveMs,
+  'grpc.accessLogSampleRate': share,
+  'grpc.controlToken': text,
   'admin.port': port,
   'admin.host': text,
   'log.level': level,

@@ -11,6 +11,28 @@ const CLASS_METADATA = '@inversifyjs/core/classMetadataReflectKey';
 /** Types the container can never provide by type alone (what TypeScript emits for primitives and interfaces). */
 const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Symbol, BigInt, Function, Array, Promise]);
 
+/**
+ * Library classes a framework step binds at run time (the http step binds the koa app and its
+ * router), so constructors may ask for them by type: the planner neither walks nor binds them.
+ * Koa's constructor takes options without type metadata, so walking it would be a false plan error.
+ * Looked up only in modules already loaded: the user's class imported them, and a task never pays
+ * for loading koa.
+ */
+const RUNTIME_BOUND_MODULES = ['koa', '@koa/router'];
+
+function isRuntimeBound(cls: Function): boolean {
+  return RUNTIME_BOUND_MODULES.some((name) => {
+    let path: string;
+    try {
+      path = require.resolve(name);
+    } catch {
+      return false;
+    }
+    const loaded = require.cache[path]?.exports as { default?: unknown } | undefined;
+    return loaded !== undefined && (loaded === cls || loaded.default === cls);
+  });
+}
+
 /** Our decorators only write metadata; the container needs inversify's, added here once per class. */
 export function makeInjectable(cls: Function): void {
   if (!Reflect.hasOwnMetadata(INJECTABLE_FLAG, cls)) decorate(injectable(), cls as never);
@@ -32,7 +54,7 @@ export function inspectClasses(roots: readonly Function[]): { classes: Function[
       );
       return;
     }
-    if (done.has(cls)) return;
+    if (done.has(cls) || isRuntimeBound(cls)) return;
     done.add(cls);
     let args: ReturnType<typeof getClassMetadata>['constructorArguments'];
     try {

@@ -34,6 +34,11 @@ export class RuntimeInfo {
     if (this.#written) this.write();
   }
 
+  /** A recorded endpoint or file, e.g. `get('http')` → `{ port }`. */
+  get(key: 'admin' | 'http' | 'grpc' | 'heartbeat' | 'control'): unknown {
+    return this.#fields[key];
+  }
+
   get descriptorPath(): string {
     return descriptorFile(this.dir, this.command);
   }

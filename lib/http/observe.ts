@@ -49,10 +49,14 @@ export function observe(options: ObserveOptions): Middleware {
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
     ctx.set('x-request-id', requestId);
-    if (draining()) ctx.set('connection', 'close');
     try {
       await (trace ? trace(ctx, () => handle(ctx, next, logger)) : handle(ctx, next, logger));
     } finally {
+      // Decided when the response is about to be written, not when the request came in: a request in
+      // flight when the drain starts must close its keep-alive connection too, and so must an answer
+      // sent before the request body was read (413, an early 401), or the connection waits for a body
+      // nobody reads; either way the drain would wait for that connection until the budget runs out.
+      if (!ctx.headerSent && (draining() || !ctx.req.complete)) ctx.set('connection', 'close');
       if (!QUIET.test(ctx.path)) {
         const seconds = (performance.now() - start) / 1000;
         const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
@@ -74,10 +78,13 @@ async function handle(ctx: Context, next: Next, logger: Logger): Promise<void> {
     await next();
     if (ctx.body === undefined && ctx.status >= 400) {
       // koa answers unmatched routes with a bare 404 (and the router with a bare 405): give them a body.
+      const status = ctx.status;
       ctx.body = {
-        error: ctx.status === 404 ? `no route for ${ctx.method} ${ctx.path}` : statusText(ctx.status),
+        error: status === 404 ? `no route for ${ctx.method} ${ctx.path}` : statusText(status),
         requestId: ctx.state.requestId,
       };
+      // Setting a body turns koa's implicit 404 into 200; keep the status.
+      ctx.status = status;
     }
   } catch (error) {
     const { status, message } = classify(error);

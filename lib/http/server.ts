@@ -104,7 +104,8 @@ export function httpRunner(): ServerRunner {
             closed.catch(() => undefined),
             new Promise<void>((resolve) => deadline.addEventListener('abort', () => resolve(), { once: true })),
           ]);
-          if (sockets.size > 0) {
+          // Only when the budget ran out: after a clean close a socket may still be in the set for a tick.
+          if (deadline.aborted && sockets.size > 0) {
             logger.warn(
               { sockets: sockets.size },
               'shutdown budget spent: closing connections with requests in flight',

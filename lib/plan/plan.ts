@@ -7,6 +7,8 @@ import type {
   Class,
   CommandPlan,
   ControllerPlan,
+  GrpcMethodPlan,
+  GrpcServicePlan,
   HookPlan,
   HookSet,
   OptionPlan,
@@ -85,7 +87,10 @@ export function buildPlan(main: Function): AppPlan {
   }
 
   const commandClasses = [...commands.values()].map((c) => c.cls);
-  const controllerClasses = [...commands.values()].flatMap((c) => c.controllers.map((k) => k.cls));
+  const controllerClasses = [...commands.values()].flatMap((c) => [
+    ...c.controllers.map((k) => k.cls),
+    ...c.services.map((k) => k.cls),
+  ]);
   const inspected = inspectClasses([main, ...commandClasses, ...controllerClasses, ...providers]);
   problems.push(...inspected.problems);
   // Classes reached through constructors are providers too: their checks count, their hooks are misplaced.
@@ -100,6 +105,16 @@ export function buildPlan(main: Function): AppPlan {
     }
     const checks = planChecks(cls as Class, record);
     if (checks.length > 0) providerChecks.set(cls as Class, checks);
+  }
+  // Routes are served only from the controllers a command lists: a forgotten one must not be a silent 404.
+  const listed = new Set<Function>([...commandClasses, ...controllerClasses]);
+  for (const cls of new Set<Function>([main, ...providers, ...inspected.classes])) {
+    const route = listed.has(cls) ? undefined : merged(cls, []).routes[0];
+    if (route) {
+      problems.push(
+        `${cls.name}.${route.handler}: a route of a class no http command lists in controllers, so it is never served; add ${cls.name} to @Command('http', { controllers: [...] }).`,
+      );
+    }
   }
   if (problems.length > 0) throw new PlanError(problems);
 
@@ -175,6 +190,7 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
   }
   const planned = planOptions(cls, record, problems);
   const controllers = planControllers(cls, server, options.controllers, problems);
+  const services = planServices(cls, server, options.services, problems);
   const middleware = options.middleware ?? [];
   if (!Array.isArray(middleware) || middleware.some((m) => typeof m !== 'function')) {
     problems.push(`${cls.name}: @Command middleware must be an array of koa middleware functions.`);
@@ -195,6 +211,7 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
     options: planned,
     checks: planChecks(cls, record),
     controllers,
+    services,
     middleware: Array.isArray(middleware) ? middleware : [],
     extra: { ...options },
   };
@@ -269,6 +286,69 @@ function planControllers(
       );
     }
     plans.push({ cls: cls as Class, prefix, middleware: options.middleware ?? [], routes });
+  }
+  return plans;
+}
+
+function planServices(
+  command: Class,
+  server: ServerKind | undefined,
+  listed: unknown,
+  problems: string[],
+): GrpcServicePlan[] {
+  if (listed === undefined) return [];
+  if (server !== 'grpc') {
+    problems.push(
+      `${command.name}: services are served only by a grpc command; this command's server is ${server ?? 'none (a task)'}.`,
+    );
+    return [];
+  }
+  if (!Array.isArray(listed)) {
+    problems.push(`${command.name}: @Command services must be an array of @GrpcService classes.`);
+    return [];
+  }
+  const plans: GrpcServicePlan[] = [];
+  const seen = new Map<string, string>();
+  for (const [index, cls] of listed.entries()) {
+    if (typeof cls !== 'function') {
+      problems.push(`${command.name}: services[${index}] is ${String(cls)}, not a class.`);
+      continue;
+    }
+    const record = merged(cls, problems);
+    if (!record.grpcService) {
+      problems.push(`${cls.name}: listed in services but has no @GrpcService(definition) decorator.`);
+      continue;
+    }
+    const definition = record.grpcService.definition as Record<string, unknown>;
+    const methods: GrpcMethodPlan[] = [];
+    for (const [name, value] of Object.entries(definition ?? {})) {
+      const m = value as { path?: unknown; requestStream?: unknown; responseStream?: unknown } | null;
+      if (!m || typeof m.path !== 'string') continue;
+      if (typeof (cls.prototype as Record<string, unknown>)[name] !== 'function') {
+        problems.push(`${cls.name}.${name}: the service definition has ${m.path} but the class has no ${name} method.`);
+        continue;
+      }
+      methods.push({
+        name,
+        path: m.path,
+        requestStream: m.requestStream === true,
+        responseStream: m.responseStream === true,
+      });
+    }
+    if (methods.length === 0) {
+      problems.push(
+        `${cls.name}: @GrpcService needs a ts-proto service definition (outputServices=grpc-js) with methods.`,
+      );
+      continue;
+    }
+    const service = (methods[0]?.path.split('/')[1] ?? '') as string;
+    const first = seen.get(service);
+    if (first) {
+      problems.push(`${cls.name}: service ${service} is already served by ${first}.`);
+      continue;
+    }
+    seen.set(service, cls.name);
+    plans.push({ cls: cls as Class, service, definition, methods });
   }
   return plans;
 }
@@ -361,6 +441,7 @@ function merged(cls: Function, problems: string[]): ClassRecord {
   for (const record of chain) {
     out.main = record.main ?? out.main;
     out.controller = record.controller ?? out.controller;
+    out.grpcService = record.grpcService ?? out.grpcService;
     for (const route of record.routes) {
       const same = out.routes.findIndex((r) => r.handler === route.handler && r.method === route.method);
       if (same >= 0) out.routes.splice(same, 1);

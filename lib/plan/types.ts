@@ -62,6 +62,24 @@ export interface ControllerPlan {
   readonly routes: readonly RoutePlan[];
 }
 
+export interface GrpcMethodPlan {
+  /** The implementation's method name (ts-proto's lowerCamelCase). */
+  readonly name: string;
+  /** `/package.Service/Method` */
+  readonly path: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+}
+
+export interface GrpcServicePlan {
+  readonly cls: Class;
+  /** Full service name, e.g. `helloworld.Greeter`. */
+  readonly service: string;
+  /** The ts-proto service definition, handed to grpc-js as is. */
+  readonly definition: Readonly<Record<string, unknown>>;
+  readonly methods: readonly GrpcMethodPlan[];
+}
+
 export interface HookSet {
   readonly prerun: readonly HookPlan[];
   readonly postrun: readonly HookPlan[];
@@ -83,6 +101,8 @@ export interface CommandPlan {
   readonly controllers: readonly ControllerPlan[];
   /** http: command-level middleware. */
   readonly middleware: readonly MiddlewareLike[];
+  /** grpc: services in the order listed. */
+  readonly services: readonly GrpcServicePlan[];
   /** The full `@Command` options, for server modules' own keys. */
   readonly extra: Readonly<CommandOptions>;
 }

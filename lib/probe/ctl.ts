@@ -5,7 +5,9 @@ import type { Answer, ProbeTransport } from './main.js';
 export const ctlTransport: ProbeTransport = {
   async ask(descriptor: Descriptor, probe: ProbeName): Promise<Answer> {
     const path = descriptor.heartbeat;
-    if (!path) return { ok: false, detail: `the descriptor of ${descriptor.command} names no heartbeat file` };
+    // Only a string: fs reads a number as a file descriptor, and a pipe's would block the probe past its timeout.
+    if (typeof path !== 'string' || !path)
+      return { ok: false, detail: `the descriptor of ${descriptor.command} names no heartbeat file` };
     const read = readJson(path);
     if (!read.ok) return { ok: false, detail: `no heartbeat: ${read.reason}` };
     const beat = read.value as Partial<Heartbeat> | null;
@@ -26,7 +28,8 @@ export const ctlTransport: ProbeTransport = {
 
   async flip(descriptor: Descriptor, probe: ProbeName, open: boolean): Promise<Answer> {
     const path = descriptor.control;
-    if (!path) return { ok: false, detail: `the descriptor of ${descriptor.command} names no control file` };
+    if (typeof path !== 'string' || !path)
+      return { ok: false, detail: `the descriptor of ${descriptor.command} names no control file` };
     const read = readJson(path);
     const previous = read.ok ? (read.value as Partial<Control>) : undefined;
     const switches = previous?.pid === descriptor.pid && previous.switches ? { ...previous.switches } : {};

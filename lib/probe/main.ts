@@ -31,7 +31,7 @@ export interface ProbeTransport {
 const TRANSPORTS: Record<Transport, () => ProbeTransport> = {
   ctl: () => (require('./ctl.js') as typeof import('./ctl.js')).ctlTransport,
   http: () => (require('./http.js') as typeof import('./http.js')).httpTransport,
-  grpc: () => unsupported('grpc'),
+  grpc: () => (require('./grpc.js') as typeof import('./grpc.js')).grpcTransport,
 };
 
 /** Below Kubernetes' default probe timeout of 1 s, so the probe answers before the kubelet gives up. */
@@ -95,11 +95,19 @@ async function answerProbe(
     : transport.flip(descriptor, probe, status === 'open', flags.timeoutMs, env);
 }
 
+const FLAGS: readonly string[] = ['--command', '--runtime-dir', '--timeout'];
+
 function parseFlags(args: readonly string[]): Flags | string {
   const flags: Flags = { timeoutMs: DEFAULT_TIMEOUT_MS };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     const [name, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    // Before taking a value: `--verbose` is unknown, not missing one.
+    if (!FLAGS.includes(name as string)) {
+      return name?.startsWith('-')
+        ? `unknown option ${JSON.stringify(name)}`
+        : `unexpected argument ${JSON.stringify(arg)}`;
+    }
     const value = inline ?? args[++i];
     if (value === undefined || value === '') return `option ${name} needs a value`;
     if (name === '--command') flags.command = value;
@@ -109,7 +117,7 @@ function parseFlags(args: readonly string[]): Flags | string {
       if (!Number.isInteger(ms) || ms <= 0)
         return `--timeout must be a positive number of milliseconds, got ${JSON.stringify(value)}`;
       flags.timeoutMs = ms;
-    } else return `unknown option ${JSON.stringify(name)}`;
+    }
   }
   return flags;
 }
@@ -202,12 +210,4 @@ function withDeadline(ms: number, work: () => Promise<Answer>): Promise<Answer> 
       },
     );
   });
-}
-
-function unsupported(transport: string): ProbeTransport {
-  const answer = async (): Promise<Answer> => ({
-    ok: false,
-    detail: `this version cannot probe ${transport} commands yet`,
-  });
-  return { ask: answer, flip: answer };
 }

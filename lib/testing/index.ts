@@ -94,3 +94,5 @@ function containerOf(main: Class, options: RunOptions): { container?: Container 
     throw error;
   }
 }
+
+export { startServer, type TestServer, type TestServerOptions } from './server.js';

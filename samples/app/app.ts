@@ -1,5 +1,6 @@
 import { Main, PostRun, PreRun, Shutdown } from 'dionysus';
 import { GreetCommand } from './commands/greet.js';
+import { GrpcCommand } from './commands/grpc.js';
 import { HttpCommand } from './commands/http.js';
 import { WorkerCommand } from './commands/worker.js';
 import { Greeter } from './greeter.js';
@@ -8,7 +9,7 @@ import { Greeter } from './greeter.js';
 @Main({
   name: 'app',
   description: 'The dionysus reference app',
-  commands: [HttpCommand, WorkerCommand, GreetCommand],
+  commands: [HttpCommand, GrpcCommand, WorkerCommand, GreetCommand],
   providers: [Greeter],
 })
 export class App {

@@ -103,6 +103,11 @@ export class Child {
     return this.#until(() => this.lines.includes(line), `a stdout line ${JSON.stringify(line)}`, timeoutMs);
   }
 
+  /** Resolves once `done()` holds, checked as output arrives; fails like `waitForLine`. `what` names it in the failure. */
+  waitFor(done: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+    return this.#until(done, what, timeoutMs);
+  }
+
   /**
    * Resolves with the exit. Past the deadline the child is killed and the
    * promise rejects with everything it printed, so a hang fails the test.
@@ -153,7 +158,14 @@ export class Child {
     return new Promise<void>((resolve, reject) => {
       const check = (): void => {
         if (done()) finish();
-        else if (this.exited) finish(new Error(`${this.#command} exited before printing ${what}${this.#transcript()}`));
+        else if (this.#exit) {
+          const { code, signal } = this.#exit;
+          finish(
+            new Error(
+              `${this.#command} exited (code ${code}, signal ${signal}) before printing ${what}${this.#transcript()}`,
+            ),
+          );
+        }
       };
       const timer = setTimeout(
         () => finish(new Error(`${this.#command} did not print ${what} within ${timeoutMs} ms${this.#transcript()}`)),

@@ -25,7 +25,8 @@ const HELP = new RegExp(`^# HELP (${NAME}) (.*)$`);
 const TYPE = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`);
 const SAMPLE = new RegExp(`^(${NAME})(\\{.*\\})? (\\S+)( -?\\d+)?$`);
 const PAIR = new RegExp(`^(${LABEL})="((?:[^"\\\\\\n]|\\\\[\\\\"n])*)"`);
-const VALUE = /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]Inf|NaN)$/;
+/** A float as Go's ParseFloat reads it (what Prometheus uses): special values in any case, e.g. prom-client's `Nan`. */
+const VALUE = /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|[+-]?inf(?:inity)?|nan)$/i;
 
 /** Which sample names a family of each type may have. */
 const SUFFIXES: Record<MetricType, readonly string[]> = {
@@ -60,7 +61,7 @@ export function parseExposition(text: string): Map<string, Family> {
       const [, name, labelText, valueText] = match as unknown as [string, string, string | undefined, string];
       if (!VALUE.test(valueText)) fail('has a value that is not a number');
       const family = familyOf(families, name) ?? fail('has a sample of no declared family');
-      family.samples.push({ name, labels: parseLabels(labelText ?? '', fail), value: Number(valueText) });
+      family.samples.push({ name, labels: parseLabels(labelText ?? '', fail), value: numberOf(valueText) });
     } else {
       fail('is not valid exposition format');
     }
@@ -70,6 +71,14 @@ export function parseExposition(text: string): Map<string, Family> {
     (families.get(name) as { help: string }).help = help;
   }
   return families;
+}
+
+function numberOf(text: string): number {
+  const special = text.toLowerCase().replace(/^\+/, '');
+  if (special === 'nan') return Number.NaN;
+  if (special === 'inf' || special === 'infinity') return Number.POSITIVE_INFINITY;
+  if (special === '-inf' || special === '-infinity') return Number.NEGATIVE_INFINITY;
+  return Number(text);
 }
 
 function familyOf(families: Map<string, Family>, sample: string): Family | undefined {

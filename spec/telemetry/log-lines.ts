@@ -1,3 +1,6 @@
+import { ENV_OVERRIDES } from '../../lib/config/load.js';
+import type { Child } from '../integration/child.js';
+
 /** One pino record as the framework writes it. */
 export interface LogLine {
   readonly level: string;
@@ -17,10 +20,13 @@ export interface LogLine {
 
 /**
  * Every stdout line that starts with `{`, parsed as JSON: a line that looks
- * like a record but does not parse fails the test here, not later.
+ * like a record but does not parse fails the test here, not later. Pass
+ * `partial` for the output of a process still running: its last line may not
+ * be complete yet (pino ends every record with a newline).
  */
-export function logLines(stdout: string): LogLine[] {
-  return stdout
+export function logLines(stdout: string, { partial = false } = {}): LogLine[] {
+  const text = partial ? stdout.slice(0, stdout.lastIndexOf('\n') + 1) : stdout;
+  return text
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => {
@@ -30,6 +36,18 @@ export function logLines(stdout: string): LogLine[] {
         throw new Error(`a stdout line is not a JSON log record: ${line}`);
       }
     });
+}
+
+/** Resolves with the first log line of a running child that matches; fails if it exits first or after `timeoutMs`. */
+export async function waitForLog(
+  child: Child,
+  match: (line: LogLine) => boolean,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<LogLine> {
+  const find = () => logLines(child.stdout, { partial: true }).find(match);
+  await child.waitFor(() => find() !== undefined, what, timeoutMs);
+  return find() as LogLine;
 }
 
 /** The lines that report a lifecycle hook (they have a `hook` field). */
@@ -47,19 +65,20 @@ export function lineWith(lines: readonly LogLine[], msg: string): LogLine {
 }
 
 /**
- * Variables of the developer's shell that would change what a child process
- * or an in-process run does; specs start from none of them.
+ * Unsets the variables of the developer's shell that would change what a
+ * child process does (configuration, ports, log level, OTEL_*): merge it
+ * first into a child's env, then set what the test needs.
  */
-export function withoutTelemetryEnv(): Record<string, undefined> {
+export function withoutShellConfig(): Record<string, undefined> {
   const names = [
-    'LOG_LEVEL',
-    'HTTP_PORT',
-    'GRPC_PORT',
-    'ADMIN_PORT',
-    'DIONYSUS_RUNTIME_DIR',
+    ...ENV_OVERRIDES.map(([name]) => name),
+    'HEALTH_STATUS',
     'NODE_CONFIG',
     'NODE_CONFIG_DIR',
+    'NODE_CONFIG_ENV',
+    'NODE_APP_INSTANCE',
     'NODE_ENV',
+    'SUPPRESS_NO_CONFIG_WARNING',
     'KUBERNETES_SERVICE_HOST',
     ...Object.keys(process.env).filter((name) => name.startsWith('OTEL_')),
   ];

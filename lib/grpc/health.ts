@@ -1,0 +1,134 @@
+import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  type HealthControlServer,
+  type SetSwitchRequest,
+  type SetSwitchResponse,
+} from '../../proto/gen/dionysus/health/v1/control.js';
+import {
+  type HealthCheckRequest,
+  type HealthCheckResponse,
+  type HealthServer,
+  HealthCheckResponse_ServingStatus as Serving,
+} from '../../proto/gen/grpc/health/v1/health.js';
+import type { Health, Probe } from '../health/health.js';
+
+const PROBES = new Set<string>(['startup', 'liveness', 'readiness']);
+
+/**
+ * The standard grpc.health.v1.Health service. `startup`, `liveness` and
+ * `readiness` name those probes; `""` and every served service name map to
+ * readiness (what Kubernetes' gRPC probe and grpc_health_probe ask); other
+ * names are NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch).
+ */
+export class HealthService {
+  readonly #health: Health;
+  readonly #services: ReadonlySet<string>;
+  readonly #pollMs: number;
+  readonly #watchers = new Set<ServerWritableStream<HealthCheckRequest, HealthCheckResponse>>();
+
+  constructor(health: Health, services: readonly string[], pollMs: number) {
+    this.#health = health;
+    this.#services = new Set(['', 'grpc.health.v1.Health', ...services]);
+    this.#pollMs = Math.max(pollMs, 100);
+  }
+
+  get implementation(): HealthServer {
+    return {
+      check: (call, callback) => void this.#check(call, callback),
+      watch: (call) => this.#watch(call),
+    };
+  }
+
+  /** Ends every Watch stream: a draining server must not wait for them. */
+  endWatches(): void {
+    for (const call of this.#watchers) call.end();
+    this.#watchers.clear();
+  }
+
+  #probeOf(service: string): Probe | undefined {
+    if (PROBES.has(service)) return service as Probe;
+    return this.#services.has(service) ? 'readiness' : undefined;
+  }
+
+  async #status(probe: Probe): Promise<Serving> {
+    return (await this.#health.report(probe)).status === 'pass' ? Serving.SERVING : Serving.NOT_SERVING;
+  }
+
+  async #check(
+    call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+    callback: sendUnaryData<HealthCheckResponse>,
+  ): Promise<void> {
+    const probe = this.#probeOf(call.request.service);
+    if (!probe) {
+      callback({ code: status.NOT_FOUND, details: `unknown service ${JSON.stringify(call.request.service)}` });
+      return;
+    }
+    callback(null, { status: await this.#status(probe) });
+  }
+
+  #watch(call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>): void {
+    const probe = this.#probeOf(call.request.service);
+    if (!probe) {
+      call.write({ status: Serving.SERVICE_UNKNOWN });
+      return; // the stream stays open, as the protocol asks
+    }
+    this.#watchers.add(call);
+    let last: Serving | undefined;
+    const send = async (): Promise<void> => {
+      const now = await this.#status(probe);
+      if (now !== last && !call.writableEnded && !call.cancelled) {
+        last = now;
+        call.write({ status: now });
+      }
+    };
+    // Gate and switch changes push at once; checks are re-evaluated at their minimum interval.
+    const unsubscribe = this.#health.onChange(() => void send());
+    const timer = setInterval(() => void send(), this.#pollMs);
+    const stop = (): void => {
+      clearInterval(timer);
+      unsubscribe();
+      this.#watchers.delete(call);
+    };
+    call.once('cancelled', stop);
+    call.once('finish', stop);
+    call.once('close', stop);
+    void send();
+  }
+}
+
+/** Peers as grpc-js names them: `127.0.0.1:port`, `[::1]:port`, `[::ffff:127.0.0.1]:port` (older versions add `ipv4:`/`ipv6:`). */
+const LOOPBACK = /^(ipv[46]:)?(127\.|\[::1\]|\[::ffff:127\.)/;
+
+/** dionysus.health.v1.HealthControl: loopback peers only, or any peer with the control token. */
+export function healthControl(health: Health, token: string, logger: Logger): HealthControlServer {
+  return {
+    setSwitch(
+      call: ServerUnaryCall<SetSwitchRequest, SetSwitchResponse>,
+      callback: sendUnaryData<SetSwitchResponse>,
+    ): void {
+      const peer = call.getPeer();
+      const { probe, open } = call.request;
+      const given = String(call.metadata.get('authorization')[0] ?? '');
+      const allowed = token ? given === `Bearer ${token}` : LOOPBACK.test(peer);
+      if (!allowed) {
+        logger.warn({ peer, probe, open }, 'refused health switch change');
+        callback({
+          code: status.PERMISSION_DENIED,
+          details: token ? 'a valid bearer token is required' : 'health switches accept loopback peers only',
+        });
+        return;
+      }
+      if (!PROBES.has(probe)) {
+        callback({
+          code: status.INVALID_ARGUMENT,
+          details: `probe must be startup, liveness or readiness, got ${JSON.stringify(probe)}`,
+        });
+        return;
+      }
+      health.setSwitch(probe as Probe, open);
+      logger.info({ peer, probe, open }, `health switch of ${probe} set to ${open ? 'open' : 'close'}`);
+      callback(null, { probe, switch: health.switchOf(probe as Probe) });
+    },
+  };
+}

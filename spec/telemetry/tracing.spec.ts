@@ -1,0 +1,158 @@
+import { SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { expect } from 'chai';
+import { runCommand } from 'dionysus/testing';
+import { TelemetryApp } from '../fixtures/telemetry/app.js';
+import { killChildren, node, SAMPLE } from '../integration/child.js';
+import { waitForLog, withoutShellConfig } from './log-lines.js';
+import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+
+/** The one span of this name; fails listing the names there are. */
+function one<T extends { name: string }>(spans: readonly T[], name: string): T {
+  const found = spans.filter((span) => span.name === name);
+  if (found.length !== 1) {
+    throw new Error(`expected one span ${name}, found ${found.length} among: ${spans.map((s) => s.name).join(', ')}`);
+  }
+  return found[0] as T;
+}
+
+describe('tracing: a span per lifecycle hook under one root span', () => {
+  describe('in-process, with an in-memory exporter', () => {
+    async function traced(argv: string[]): Promise<{ exitCode: number; spans: ReadableSpan[] }> {
+      const exporter = new InMemorySpanExporter();
+      const { exitCode } = await runCommand(TelemetryApp, argv, { env: {}, spanExporter: exporter });
+      return { exitCode, spans: exporter.getFinishedSpans() };
+    }
+
+    it('makes each hook a child span of the root span `<app> <command>`', async () => {
+      const { exitCode, spans } = await traced(['greet']);
+      expect(exitCode).to.equal(0);
+      const roots = spans.filter((span) => span.parentSpanContext === undefined);
+      expect(roots.map((span) => span.name)).to.deep.equal(['telemetry greet']);
+      const root = (roots[0] as ReadableSpan).spanContext();
+      for (const [name, phase] of [
+        ['TelemetryApp.openResources', 'prerun'],
+        ['GreetCommand.prepare', 'prerun'],
+        ['GreetCommand.run', 'run'],
+        ['GreetCommand.finish', 'postrun'],
+        ['TelemetryApp.releaseResources', 'postrun'],
+      ] as const) {
+        const span = one(spans, name);
+        expect(span.parentSpanContext?.spanId, name).to.equal(root.spanId);
+        expect(span.spanContext().traceId, name).to.equal(root.traceId);
+        expect(span.attributes['dionysus.phase'], name).to.equal(phase);
+        expect(span.status.code, name).to.not.equal(SpanStatusCode.ERROR);
+      }
+      // Every span of the run is in the one trace, and ended (exported) before the run resolved.
+      expect(new Set(spans.map((span) => span.spanContext().traceId)).size).to.equal(1);
+    });
+
+    it('describes the service in the resource: app name, version and command', async () => {
+      const { spans } = await traced(['greet']);
+      for (const span of spans) {
+        expect(span.resource.attributes, span.name).to.include({
+          'service.name': 'telemetry',
+          'dionysus.command': 'greet',
+          'process.pid': process.pid,
+        });
+        expect(span.resource.attributes['service.version'], span.name).to.be.a('string');
+      }
+    });
+
+    it("marks a failing hook's span, and the root span, as errors", async () => {
+      const { exitCode, spans } = await traced(['fail']);
+      expect(exitCode).to.equal(1);
+      const failed = one(spans, 'FailCommand.connect');
+      expect(failed.status.code).to.equal(SpanStatusCode.ERROR);
+      expect(failed.status.message).to.include('database unreachable');
+      expect(failed.events.map((event) => event.name)).to.include('exception');
+      expect(one(spans, 'FailCommand.disconnect').status.code).to.not.equal(SpanStatusCode.ERROR);
+      expect(one(spans, 'telemetry fail').status.code).to.equal(SpanStatusCode.ERROR);
+      // The run never started, so it has no span.
+      expect(spans.map((span) => span.name)).to.not.include('FailCommand.run');
+    });
+  });
+
+  describe('end to end, over OTLP/HTTP to a receiver on loopback', () => {
+    const receiver = new OtlpReceiver();
+    let endpoint: string;
+
+    beforeEach(async () => {
+      receiver.requests.length = 0;
+      receiver.mistakes.length = 0;
+      endpoint = await receiver.start();
+    });
+
+    afterEach(async () => {
+      await killChildren();
+      await receiver.stop();
+    });
+
+    const tracingEnv = (): Record<string, string | undefined> => ({
+      ...withoutShellConfig(),
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_SERVICE_NAME: 'greeter',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=spec',
+    });
+
+    /** The root span and its children, checked to form one trace. */
+    function tree(spans: readonly ReceivedSpan[], rootName: string): { root: ReceivedSpan; children: ReceivedSpan[] } {
+      const roots = spans.filter((span) => span.parentSpanId === undefined);
+      expect(roots.map((span) => span.name)).to.deep.equal([rootName]);
+      const root = roots[0] as ReceivedSpan;
+      const children = spans.filter((span) => span !== root);
+      for (const span of children) {
+        expect(span.parentSpanId, span.name).to.equal(root.spanId);
+        expect(span.traceId, span.name).to.equal(root.traceId);
+      }
+      expect(root.traceId).to.match(/^[0-9a-f]{32}$/);
+      expect(root.spanId).to.match(/^[0-9a-f]{16}$/);
+      return { root, children };
+    }
+
+    it('exports the spans of a task, with the resource, before the process exits', async () => {
+      const version = (await node(SAMPLE, ['--version'], { env: withoutShellConfig() }).waitForExit()).stdout.trim();
+      const child = node(SAMPLE, ['greet', '--name', 'x'], { env: tracingEnv() });
+      const exit = await child.waitForExit();
+      expect(exit.code, exit.stderr).to.equal(0);
+      // Everything arrived while the process was alive: the exit waited for the export.
+      expect(receiver.mistakes).to.deep.equal([]);
+      expect(receiver.requests).to.have.length.at.least(1);
+      for (const request of receiver.requests) expect(request.headers['content-type']).to.equal('application/json');
+
+      const { children } = tree(receiver.spans, 'app greet');
+      const names = children.map((span) => span.name);
+      expect(names).to.include.members([
+        'App.openResources',
+        'GreetCommand.prepare',
+        'GreetCommand.run',
+        'GreetCommand.finish',
+        'App.releaseResources',
+      ]);
+      expect(one(children, 'GreetCommand.run').attributes).to.include({ 'dionysus.phase': 'run' });
+      for (const span of receiver.spans) {
+        expect(span.resource, span.name).to.include({
+          'service.name': 'greeter',
+          'service.version': version,
+          'dionysus.command': 'greet',
+          'process.pid': child.process.pid,
+          'deployment.environment.name': 'spec',
+        });
+        expect(span.statusCode, span.name).to.not.equal(2);
+      }
+    });
+
+    it('exports the shutdown hooks of a long-running command stopped by SIGTERM', async () => {
+      const child = node(SAMPLE, ['ctl'], { env: { ...tracingEnv(), ADMIN_PORT: '0' } });
+      await waitForLog(child, (line) => line.state === 'running', 'the state running log line');
+      child.signal('SIGTERM');
+      const exit = await child.waitForExit();
+      expect(exit.code, exit.stderr).to.equal(0);
+      const { root, children } = tree(receiver.spans, 'app ctl');
+      expect(root.resource).to.include({ 'dionysus.command': 'ctl' });
+      const shutdown = children.filter((span) => span.attributes['dionysus.phase'] === 'shutdown');
+      expect(shutdown.map((span) => span.name)).to.include.members(['WorkerCommand.flushWork', 'App.closeServers']);
+      expect(one(children, 'WorkerCommand.run').attributes).to.include({ 'dionysus.phase': 'run' });
+    });
+  });
+});
