@@ -72,7 +72,7 @@ for (const file of generated) {
   if (!text.includes('makeGenericClientConstructor(')) continue;
   const lazy = relative(dirname(file), join(out, 'lazy-client.js')).replace(/^(?!\.)/, './');
   text = text
-    .replace(/^  makeGenericClientConstructor,\n/m, '')
+    .replace(/^ {2}makeGenericClientConstructor,\n/m, '')
     .replaceAll('makeGenericClientConstructor(', 'lazyClientConstructor(')
     .replace(/^(import \{[^}]*\} from "@grpc\/grpc-js";)$/m, `$1\nimport { lazyClientConstructor } from "${lazy}";`);
   if (text.includes('makeGenericClientConstructor') || !text.includes('import { lazyClientConstructor }')) {

@@ -1,5 +1,6 @@
 import { Builtins, Cli, Command, type CommandClass, Option, UsageError } from 'clipanion';
 import type { AppPlan, CommandPlan, OptionPlan } from '../plan/types.js';
+import { manifestCommand, probeCommands } from './builtins.js';
 import { appVersion } from './version.js';
 
 export interface Io {
@@ -22,6 +23,8 @@ export function buildCli(plan: AppPlan, execute: Execute, colors = false): Cli {
   cli.register(Builtins.HelpCommand);
   cli.register(versionCommand(plan));
   for (const command of plan.commands.values()) cli.register(commandClass(command, execute));
+  for (const probe of probeCommands()) cli.register(probe);
+  cli.register(manifestCommand(plan));
   return cli;
 }
 

@@ -7,6 +7,8 @@ import { dirname, join, resolve } from 'node:path';
  */
 export function appVersion(declared: string | undefined, entry = process.argv[1]): string | undefined {
   if (declared) return declared;
+  // Set at build time in single executables, which have no package.json beside them.
+  if (process.env.DIONYSUS_APP_VERSION) return process.env.DIONYSUS_APP_VERSION;
   if (!entry) return undefined;
   for (let dir = dirname(resolve(entry)); ; dir = dirname(dir)) {
     if (!dir.split(/[\\/]/).includes('node_modules')) {

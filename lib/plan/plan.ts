@@ -161,6 +161,11 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
   } else if ((PROBE_COMMANDS as readonly string[]).includes(name)) {
     problems.push(`${cls.name}: command name '${name}' is reserved for the ${name} probe; choose another name.`);
     ok = false;
+  } else if (name === 'manifest') {
+    problems.push(
+      `${cls.name}: command name 'manifest' is reserved for the Kubernetes manifest generator; choose another name.`,
+    );
+    ok = false;
   }
   if (record.main) problems.push(`${cls.name}: a class is either @Main or a @Command, not both.`);
   let server = options.server;

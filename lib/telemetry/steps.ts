@@ -111,7 +111,7 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
       earlyHooks = undefined;
       if (!context.command.server) {
         // A task serves no /metrics; prom-client (~30 ms) loads only if the app already uses it.
-        if (require.cache[require.resolve('prom-client')]) bindMetrics(context, () => newMetrics(labels));
+        if (promClientLoaded()) bindMetrics(context, () => newMetrics(labels));
         return;
       }
       const instance = newMetrics(labels);
@@ -155,6 +155,11 @@ function bindConfigKey(context: StepContext, config: AppConfig, key: string): vo
   if (context.container.isBound(token)) context.container.unbind(token);
   // A key nobody set fails when a class asks for it, naming the key.
   context.container.bind(token).toDynamicValue(() => config.get(key));
+}
+
+/** Whether the app already loaded prom-client (a single executable has no module cache: then it is not). */
+function promClientLoaded(): boolean {
+  return Object.keys(require.cache ?? {}).some((path) => /[\\/]node_modules[\\/]prom-client[\\/]/.test(path));
 }
 
 function newMetrics(labels: { app: string; command: string }): Metrics {

@@ -1,0 +1,72 @@
+import { Command, type CommandClass, Option } from 'clipanion';
+import type { AppPlan } from '../plan/types.js';
+
+/**
+ * `startup`, `liveness` and `readiness` in the CLI too: the launcher answers
+ * them before the app loads, but `bootstrap(App, ['readiness'])` and `--help`
+ * see them here.
+ */
+export function probeCommands(): CommandClass[] {
+  return (['startup', 'liveness', 'readiness'] as const).map(
+    (probe) =>
+      class extends Command {
+        static override paths = [[probe]];
+        static override usage = Command.Usage({
+          category: 'Probes',
+          description: `exec probe: exit 0 when the running command's ${probe} passes`,
+          details:
+            'Finds the running command through its runtime descriptor (DIONYSUS_RUNTIME_DIR) and asks it. With HEALTH_STATUS=open|close, flips the switch instead. Flags: --command NAME, --runtime-dir DIR, --timeout MS (default 800).',
+        });
+        args = Option.Proxy();
+
+        async execute(): Promise<number> {
+          const { runProbe } = require('../probe/main.js') as typeof import('../probe/main.js');
+          return runProbe([probe, ...this.args], {
+            stdout: this.context.stdout,
+            stderr: this.context.stderr,
+            env: process.env,
+          });
+        }
+      },
+  );
+}
+
+/** `manifest <command>`: prints a Kubernetes Deployment whose probes and grace period agree with the config. */
+export function manifestCommand(plan: AppPlan): CommandClass {
+  return class extends Command {
+    static override paths = [['manifest']];
+    static override usage = Command.Usage({
+      category: 'Deploying',
+      description: 'print a Kubernetes Deployment (JSON) for a command',
+      details:
+        'Probes, terminationGracePeriodSeconds and the drain delay follow the configuration (as it applies inside Kubernetes). Refuses a grace period the shutdown budget cannot fit.',
+      examples: [['A Deployment of the http command', `$0 manifest http --image registry.example/${plan.name}:1.0.0`]],
+    });
+    command = Option.String({ required: true, name: 'command' });
+    image = Option.String('--image', { description: `container image (default ${plan.name}:<version>)` });
+    replicas = Option.String('--replicas', { description: 'number of pods (default 2)' });
+    gracePeriod = Option.String('--grace-period', {
+      description: 'terminationGracePeriodSeconds; computed when omitted',
+    });
+    probes = Option.String('--probes', { description: 'native (httpGet/grpc where served, the default) or exec' });
+    binary = Option.String('--binary', { description: 'path of the app executable in the image (default /app/app)' });
+
+    async execute(): Promise<number> {
+      const { renderManifest } = require('../ship/manifest.js') as typeof import('../ship/manifest.js');
+      const result = renderManifest(plan, {
+        command: this.command,
+        image: this.image,
+        replicas: this.replicas,
+        gracePeriod: this.gracePeriod,
+        probes: this.probes,
+        binary: this.binary,
+      });
+      if (!result.ok) {
+        this.context.stderr.write(`${result.error}\n`);
+        return 1;
+      }
+      this.context.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
+      return 0;
+    }
+  };
+}

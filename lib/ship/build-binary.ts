@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * `dionysus-build-binary <entry.js> [--out dist/bin/app]`: turns an app's
+ * compiled entry (tsc output: bundling the .ts directly would lose decorator
+ * metadata) into one bundled file (esbuild) and then a Node single
+ * executable (SEA, with code cache). The executable reads nothing from
+ * node_modules at run time; configuration still loads from config/*.json
+ * (NODE_CONFIG_DIR), so only JSON config files work.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { appVersion } from '../cli/version.js';
+
+/** The fuse node looks for to find an injected blob (see Node's single-executable-applications docs). */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+export interface BuildOptions {
+  /** The app's compiled entry, e.g. dist/main.js (the file that calls `launch`). */
+  entry: string;
+  /** Where the executable goes. @default 'dist/bin/app' */
+  out?: string;
+  /** Printed by `--version`; the nearest package.json's version by default. */
+  version?: string;
+  log?: (line: string) => void;
+}
+
+export async function buildBinary(options: BuildOptions): Promise<{ path: string; bytes: number }> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const entry = resolve(options.entry);
+  const out = resolve(options.out ?? 'dist/bin/app');
+  const work = `${out}.build`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const bundle = join(work, 'app.cjs');
+  const version = options.version ?? appVersion(undefined, entry) ?? '0.0.0';
+
+  const esbuild = load<typeof import('esbuild')>('esbuild');
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    format: 'cjs',
+    // Class and method names are part of every message (`Class.method`): keep them.
+    keepNames: true,
+    minifySyntax: true,
+    minifyWhitespace: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    define: { 'process.env.DIONYSUS_APP_VERSION': JSON.stringify(version) },
+    metafile: true,
+  });
+  log(
+    `bundled ${entry} into ${bundle} (${kib(statSync(bundle).size)}, ${Object.keys(result.metafile.inputs).length} modules)`,
+  );
+
+  const config = join(work, 'sea-config.json');
+  const blob = join(work, 'app.blob');
+  writeFileSync(
+    config,
+    JSON.stringify({ main: bundle, output: blob, useCodeCache: true, disableExperimentalSEAWarning: true }),
+  );
+  execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+
+  mkdirSync(dirname(out), { recursive: true });
+  rmSync(out, { force: true });
+  copyFileSync(process.execPath, out);
+  chmodSync(out, 0o755);
+  const postject = require.resolve('postject/dist/cli.js');
+  // postject warns about ELF note sections it does not need; only its failure matters.
+  execFileSync(process.execPath, [postject, out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const bytes = statSync(out).size;
+  log(`wrote ${out} (${(bytes / 1024 / 1024).toFixed(1)} MiB, version ${version})`);
+  return { path: out, bytes };
+}
+
+function load<T>(name: string): T {
+  try {
+    return require(name) as T;
+  } catch {
+    throw new Error(`${name} is needed to build a binary: npm install --save-dev ${name}`);
+  }
+}
+
+function kib(bytes: number): string {
+  return `${Math.round(bytes / 1024)} KiB`;
+}
+
+function usage(): never {
+  process.stderr.write('usage: dionysus-build-binary <compiled entry.js> [--out dist/bin/app] [--version X]\n');
+  process.exit(2);
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const entry = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
+  const flag = (name: string): string | undefined => {
+    const at = args.indexOf(name);
+    return at >= 0 ? args[at + 1] : undefined;
+  };
+  if (!entry) usage();
+  const known = new Set(['--out', '--version']);
+  for (const a of args) if (a.startsWith('--') && !known.has(a)) usage();
+  buildBinary({
+    entry,
+    ...(flag('--out') ? { out: flag('--out') } : {}),
+    ...(flag('--version') ? { version: flag('--version') } : {}),
+  }).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

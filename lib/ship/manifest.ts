@@ -1,0 +1,157 @@
+import { appVersion } from '../cli/version.js';
+import type { FrameworkSettings } from '../config/defaults.js';
+import { loadConfiguration } from '../config/load.js';
+import type { AppPlan, CommandPlan } from '../plan/types.js';
+
+export interface ManifestOptions {
+  command: string;
+  image?: string | undefined;
+  replicas?: string | undefined;
+  gracePeriod?: string | undefined;
+  probes?: string | undefined;
+  binary?: string | undefined;
+}
+
+/** Time after the shutdown budget for PostRun hooks and the telemetry flush, in seconds. */
+export const POST_BUDGET_SECONDS = 5;
+
+type Result = { ok: true; manifest: Record<string, unknown> } | { ok: false; error: string };
+
+/**
+ * A Deployment for one command. The drain delay and shutdown budget are the
+ * configuration as it applies inside Kubernetes (KUBERNETES_SERVICE_HOST
+ * set); the grace period covers the budget plus PostRun and flush.
+ */
+export function renderManifest(plan: AppPlan, options: ManifestOptions, env = process.env): Result {
+  const command = plan.commands.get(options.command);
+  if (!command) {
+    return {
+      ok: false,
+      error: `no command ${JSON.stringify(options.command)}; choose one of ${[...plan.commands.keys()].join(', ')}`,
+    };
+  }
+  if (!command.server) {
+    return {
+      ok: false,
+      error: `${command.name} is a task (it runs to completion): a Deployment runs http, grpc or ctl commands`,
+    };
+  }
+  let settings: FrameworkSettings;
+  try {
+    settings = loadConfiguration({
+      ...env,
+      KUBERNETES_SERVICE_HOST: env.KUBERNETES_SERVICE_HOST || 'kubernetes.default.svc',
+    }).settings;
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+  const { drainDelayMs, timeoutMs } = settings.shutdown;
+  if (drainDelayMs >= timeoutMs) {
+    return {
+      ok: false,
+      error: `dionysus.shutdown.drainDelayMs (${drainDelayMs} ms) leaves no time to drain within dionysus.shutdown.timeoutMs (${timeoutMs} ms); the budget includes the delay, so raise the budget or shorten the delay`,
+    };
+  }
+  const needed = Math.ceil(timeoutMs / 1000) + POST_BUDGET_SECONDS;
+  let grace = needed;
+  if (options.gracePeriod !== undefined) {
+    grace = Number(options.gracePeriod);
+    if (!Number.isInteger(grace) || grace < 1)
+      return {
+        ok: false,
+        error: `--grace-period must be a whole number of seconds, got ${JSON.stringify(options.gracePeriod)}`,
+      };
+    if (grace < needed) {
+      return {
+        ok: false,
+        error: `terminationGracePeriodSeconds ${grace} cannot fit the shutdown: dionysus.shutdown.timeoutMs is ${timeoutMs} ms (drain delay ${drainDelayMs} ms included) plus ${POST_BUDGET_SECONDS} s for PostRun hooks and the telemetry flush = ${needed} s; raise --grace-period to ${needed} or lower the budget`,
+      };
+    }
+  }
+  const replicas = options.replicas === undefined ? 2 : Number(options.replicas);
+  if (!Number.isInteger(replicas) || replicas < 0)
+    return { ok: false, error: `--replicas must be a whole number, got ${JSON.stringify(options.replicas)}` };
+  const mode = options.probes ?? 'native';
+  if (mode !== 'native' && mode !== 'exec')
+    return { ok: false, error: `--probes must be native or exec, got ${JSON.stringify(mode)}` };
+
+  const name = `${plan.name}-${command.name}`;
+  const labels = { 'app.kubernetes.io/name': plan.name, 'app.kubernetes.io/component': command.name };
+  const binary = options.binary ?? '/app/app';
+  const ports = containerPorts(command, settings);
+  return {
+    ok: true,
+    manifest: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, labels },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        // A new pod is ready before an old one stops: with the drain, no request is dropped.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+        template: {
+          metadata: {
+            labels,
+            annotations: {
+              'prometheus.io/scrape': 'true',
+              'prometheus.io/port': String(settings.admin.port),
+              'prometheus.io/path': '/metrics',
+              'dionysus.dev/drain-delay-ms': String(drainDelayMs),
+              'dionysus.dev/shutdown-budget-ms': String(timeoutMs),
+            },
+          },
+          spec: {
+            terminationGracePeriodSeconds: grace,
+            containers: [
+              {
+                name: command.name,
+                image: options.image ?? `${plan.name}:${appVersion(plan.version) ?? 'latest'}`,
+                command: [binary],
+                args: [command.name],
+                ports,
+                ...probes(command, settings, mode === 'exec' ? binary : undefined),
+              },
+            ],
+          },
+        },
+      },
+    },
+  };
+}
+
+function containerPorts(command: CommandPlan, settings: FrameworkSettings): Record<string, unknown>[] {
+  const ports: Record<string, unknown>[] = [];
+  if (command.server === 'http') ports.push({ name: 'http', containerPort: settings.http.port, protocol: 'TCP' });
+  if (command.server === 'grpc') ports.push({ name: 'grpc', containerPort: settings.grpc.port, protocol: 'TCP' });
+  ports.push({ name: 'admin', containerPort: settings.admin.port, protocol: 'TCP' });
+  return ports;
+}
+
+/**
+ * Startup allows a slow start (up to failureThreshold × period); liveness is
+ * patient; readiness is quick. Exec probes (ctl, or `--probes exec`) run the
+ * binary's own probe commands, which answer within 1 s.
+ */
+function probes(
+  command: CommandPlan,
+  settings: FrameworkSettings,
+  execBinary: string | undefined,
+): Record<string, unknown> {
+  const how = (probe: 'startup' | 'liveness' | 'readiness'): Record<string, unknown> => {
+    if (command.server === 'ctl' || execBinary) return { exec: { command: [execBinary ?? '/app/app', probe] } };
+    if (command.server === 'http') return { httpGet: { path: `/healthx/${probe}`, port: 'http' } };
+    return { grpc: { port: settings.grpc.port, service: probe } };
+  };
+  return {
+    startupProbe: { ...how('startup'), periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 30 },
+    livenessProbe: { ...how('liveness'), periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3 },
+    readinessProbe: {
+      ...how('readiness'),
+      periodSeconds: 5,
+      timeoutSeconds: 1,
+      failureThreshold: 1,
+      successThreshold: 1,
+    },
+  };
+}
