@@ -8,6 +8,7 @@ export { AppConfig, configToken, InjectConfig } from './config/app-config.js';
 export { type FrameworkSettings, frameworkDefaults, type LogLevel } from './config/defaults.js';
 export { DionysusError, type ErrorKind, HookError, HookTimeoutError, PlanError } from './errors.js';
 export { GrpcError } from './grpc/errors.js';
+export { type CheckResult, Health, type Probe, type ProbeReport } from './health/health.js';
 export { HttpError } from './http/errors.js';
 export { launch } from './launch.js';
 export type { Clock } from './lifecycle/clock.js';
