@@ -69,11 +69,14 @@ export class HealthService {
 
   #watch(call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>): void {
     const probe = this.#probeOf(call.request.service);
-    if (!probe) {
-      call.write({ status: Serving.SERVICE_UNKNOWN });
-      return; // the stream stays open, as the protocol asks
-    }
     this.#watchers.add(call);
+    if (!probe) {
+      // The stream stays open, as the protocol asks; still tracked, so a draining server ends it too.
+      call.once('cancelled', () => this.#watchers.delete(call));
+      call.once('close', () => this.#watchers.delete(call));
+      call.write({ status: Serving.SERVICE_UNKNOWN });
+      return;
+    }
     let last: Serving | undefined;
     const send = async (): Promise<void> => {
       const now = await this.#status(probe);

@@ -16,7 +16,16 @@ import { HttpError } from './errors.js';
 import { healthx } from './healthx.js';
 import { observe } from './observe.js';
 
-/** Whether the server is draining; read by every response. */
+/**
+ * Whether responses ask clients to close their connection; read by every
+ * response. On from the stop signal, not only from the drain: kube-proxy
+ * balances a ClusterIP per connection, so a keep-alive client keeps sending to
+ * a pod that has left the endpoints. Told to close during the drain delay, it
+ * reconnects to a pod that is still an endpoint; otherwise its connection
+ * is still in use when the drain closes it, and the request written as the
+ * server closes it fails with ECONNRESET (Go's Server.Shutdown turns
+ * keep-alives off first for the same reason).
+ */
 class DrainState {
   draining = false;
 }
@@ -29,12 +38,16 @@ class DrainState {
  * command's middleware.
  */
 export function httpStep(): FrameworkStep {
+  let unsubscribe: (() => void) | undefined;
   return {
     name: 'http',
     start(context: StepContext) {
-      const { container, settings, command } = context;
+      const { container, settings, command, events } = context;
       const logger = container.get(Logger) as unknown as import('pino').Logger;
       const drain = new DrainState();
+      unsubscribe = events.on((event) => {
+        if (event.type === 'state' && event.state === 'stopping') drain.draining = true;
+      });
       const app = new Koa();
       app.silent = true; // errors are mapped and logged by observe()
       app.use(
@@ -52,6 +65,9 @@ export function httpStep(): FrameworkStep {
       bindConstant(container, Koa, app as never);
       bindConstant(container, Router, new Router());
       bindConstant(container, DrainState, drain);
+    },
+    stop() {
+      unsubscribe?.();
     },
   };
 }

@@ -76,7 +76,10 @@ function unary(
     const session = connect(`http://127.0.0.1:${port}`);
     const fail = (error: Error & { code?: string }): void => {
       session.destroy();
-      reject(new Error(error.code === 'ECONNREFUSED' ? `nothing listens on 127.0.0.1:${port}` : error.message));
+      // The pending stream fails first, with the refused connect as its cause.
+      const cause = error.cause as { code?: unknown } | undefined;
+      const refused = error.code === 'ECONNREFUSED' || cause?.code === 'ECONNREFUSED';
+      reject(new Error(refused ? `nothing listens on 127.0.0.1:${port}` : error.message));
     };
     session.on('error', fail);
     session.setTimeout(timeoutMs, () => fail(new Error(`no answer from 127.0.0.1:${port} within ${timeoutMs} ms`)));

@@ -45,6 +45,10 @@ export async function buildBinary(options: BuildOptions): Promise<{ path: string
     format: 'cjs',
     // Class and method names are part of every message (`Class.method`): keep them.
     keepNames: true,
+    // A single executable has no dynamic-import callback: `import('http')` (the OTLP
+    // exporter loads its transport so) rejects with ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING.
+    // Lowered, it becomes a require of the built-in.
+    supported: { 'dynamic-import': false },
     minifySyntax: true,
     minifyWhitespace: true,
     legalComments: 'none',
@@ -68,7 +72,7 @@ export async function buildBinary(options: BuildOptions): Promise<{ path: string
   rmSync(out, { force: true });
   copyFileSync(process.execPath, out);
   chmodSync(out, 0o755);
-  const postject = require.resolve('postject/dist/cli.js');
+  const postject = resolveTool('postject', 'postject/dist/cli.js');
   // postject warns about ELF note sections it does not need; only its failure matters.
   execFileSync(process.execPath, [postject, out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -82,8 +86,20 @@ function load<T>(name: string): T {
   try {
     return require(name) as T;
   } catch {
-    throw new Error(`${name} is needed to build a binary: npm install --save-dev ${name}`);
+    throw new Error(missing(name));
   }
+}
+
+function resolveTool(name: string, file: string): string {
+  try {
+    return require.resolve(file);
+  } catch {
+    throw new Error(missing(name));
+  }
+}
+
+function missing(name: string): string {
+  return `${name} is needed to build a binary: npm install --save-dev ${name}`;
 }
 
 function kib(bytes: number): string {

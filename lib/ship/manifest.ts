@@ -25,9 +25,11 @@ type Result = { ok: true; manifest: Record<string, unknown> } | { ok: false; err
 export function renderManifest(plan: AppPlan, options: ManifestOptions, env = process.env): Result {
   const command = plan.commands.get(options.command);
   if (!command) {
+    // Tasks are not offered: they are refused just below.
+    const servers = [...plan.commands.values()].filter((c) => c.server).map((c) => c.name);
     return {
       ok: false,
-      error: `no command ${JSON.stringify(options.command)}; choose one of ${[...plan.commands.keys()].join(', ')}`,
+      error: `no command ${JSON.stringify(options.command)}; choose one of ${servers.join(', ')}`,
     };
   }
   if (!command.server) {
@@ -44,6 +46,15 @@ export function renderManifest(plan: AppPlan, options: ManifestOptions, env = pr
     }).settings;
   } catch (error) {
     return { ok: false, error: (error as Error).message };
+  }
+  // Port 0 (an ephemeral port, e.g. HTTP_PORT=0 left in the shell) would give probes and containerPort
+  // nothing to point at; the API server rejects containerPort 0.
+  const ephemeral = portKeys(command).filter((key) => settings[key].port === 0);
+  if (ephemeral.length > 0) {
+    return {
+      ok: false,
+      error: `${ephemeral.map((key) => `dionysus.${key}.port`).join(' and ')} ${ephemeral.length > 1 ? 'are' : 'is'} 0 (an ephemeral port): a Deployment needs fixed ports for its probes and containerPort; set a port (check HTTP_PORT, GRPC_PORT and ADMIN_PORT in the environment)`,
+    };
   }
   const { drainDelayMs, timeoutMs } = settings.shutdown;
   if (drainDelayMs >= timeoutMs) {
@@ -118,6 +129,11 @@ export function renderManifest(plan: AppPlan, options: ManifestOptions, env = pr
       },
     },
   };
+}
+
+/** The settings sections whose port the Deployment names. */
+function portKeys(command: CommandPlan): ('http' | 'grpc' | 'admin')[] {
+  return command.server === 'http' || command.server === 'grpc' ? [command.server, 'admin'] : ['admin'];
 }
 
 function containerPorts(command: CommandPlan, settings: FrameworkSettings): Record<string, unknown>[] {

@@ -133,6 +133,19 @@ describe('exec probes against a ctl command', () => {
     expect(reopened.line).to.equal('readiness ok');
   });
 
+  it('flips only the switch of the probe it names, and keeps earlier flips of other probes', async () => {
+    const { dir } = await startCtl();
+    expect((await probe(dir, ['liveness'], { HEALTH_STATUS: 'close' })).code).to.equal(0);
+    expect((await probe(dir, ['startup'], { HEALTH_STATUS: 'close' })).code).to.equal(0);
+    expect(readRuntimeFile(controlOf(dir))?.switches).to.deep.equal({ liveness: 'close', startup: 'close' });
+
+    const liveness = await probeUntil(dir, ['liveness'], (run) => run.code === 1);
+    expectCleanFailure(liveness, 'liveness failed: liveness is switched closed');
+    const [startup, , readiness] = await allProbes(dir);
+    expectCleanFailure(startup as ProbeRun, 'startup failed: startup is switched closed');
+    expect(readiness?.line).to.equal('readiness ok');
+  });
+
   it('fails readiness while the Shutdown hooks run after SIGTERM, and every probe once the process has exited', async () => {
     const { child, dir } = await startCtl({ script: fixture('slow-shutdown') });
     child.signal('SIGTERM');

@@ -67,8 +67,17 @@ export class UsersController {
   }
 }
 
+/** A second controller without middleware of its own. */
+@Controller('/open')
+export class OpenController {
+  @Get('/trail')
+  trail(ctx: Context): { trail: string[] } {
+    return { trail: ctx.state.trail as string[] };
+  }
+}
+
 /** The escape hatch: the koa app and router are injectable before PreRun. */
-@Command('http', { controllers: [UsersController], middleware: [mark('app')] })
+@Command('http', { controllers: [UsersController, OpenController], middleware: [mark('app')] })
 export class UsersHttpCommand {
   constructor(
     private readonly app: Koa,
