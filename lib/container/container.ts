@@ -15,22 +15,17 @@ const UNRESOLVABLE = new Set<unknown>([Object, String, Number, Boolean, Symbol, 
  * Library classes a framework step binds at run time (the http step binds the koa app and its
  * router), so constructors may ask for them by type: the planner neither walks nor binds them.
  * Koa's constructor takes options without type metadata, so walking it would be a false plan error.
- * Looked up only in modules already loaded: the user's class imported them, and a task never pays
- * for loading koa.
+ * Recognised by shape, not by module: a bundle has no module cache to compare with, and a task
+ * must not load koa to find out.
  */
-const RUNTIME_BOUND_MODULES = ['koa', '@koa/router'];
+const RUNTIME_BOUND: readonly (readonly string[])[] = [
+  ['use', 'callback', 'createContext', 'listen'], // koa's Application
+  ['routes', 'allowedMethods', 'register', 'middleware'], // @koa/router's Router
+];
 
 function isRuntimeBound(cls: Function): boolean {
-  return RUNTIME_BOUND_MODULES.some((name) => {
-    let path: string;
-    try {
-      path = require.resolve(name);
-    } catch {
-      return false;
-    }
-    const loaded = require.cache[path]?.exports as { default?: unknown } | undefined;
-    return loaded !== undefined && (loaded === cls || loaded.default === cls);
-  });
+  const proto = cls.prototype as Record<string, unknown> | undefined;
+  return !!proto && RUNTIME_BOUND.some((methods) => methods.every((m) => typeof proto[m] === 'function'));
 }
 
 /** Our decorators only write metadata; the container needs inversify's, added here once per class. */

@@ -105,7 +105,8 @@ export class Health {
         : { open: true };
     }
     if (state === 'idle' || state === 'starting') return { open: false, reason: 'the run has not started yet' };
-    if (probe === 'readiness' && state === 'stopping') return { open: false, reason: 'the command is shutting down' };
+    // Design §4: startup and readiness pass only while the run has started and no shutdown has begun.
+    if (state === 'stopping') return { open: false, reason: 'the command is shutting down' };
     return { open: true };
   }
 

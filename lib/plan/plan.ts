@@ -116,6 +116,7 @@ export function buildPlan(main: Function): AppPlan {
       );
     }
   }
+  problems.push(...duplicateChecks(planChecks(main as Class, mainRecord), commands, providerChecks));
   if (problems.length > 0) throw new PlanError(problems);
 
   return deepFreeze({
@@ -145,6 +146,29 @@ export function findMainClass(exports: unknown): Function | undefined {
   if (typeof record.default === 'function' && readRecord(record.default)?.main) return record.default;
   const mains = Object.values(record).filter((v): v is Function => typeof v === 'function' && !!readRecord(v)?.main);
   return mains.length === 1 ? mains[0] : undefined;
+}
+
+/** Two checks of one probe with the same name would hide one another in reports: each command's set must be unique. */
+function duplicateChecks(
+  mainChecks: readonly CheckPlan[],
+  commands: ReadonlyMap<string, CommandPlan>,
+  providerChecks: ReadonlyMap<Class, readonly CheckPlan[]>,
+): string[] {
+  const problems = new Set<string>();
+  const shared = [...mainChecks, ...[...providerChecks.values()].flat()];
+  for (const command of commands.values()) {
+    const seen = new Map<string, CheckPlan>();
+    for (const check of [...shared, ...command.checks]) {
+      const key = `${check.probe}:${check.name}`;
+      const first = seen.get(key);
+      if (first && first !== check) {
+        problems.add(
+          `${check.owner.name}.${check.method}: ${check.probe} check '${check.name}' is also declared by ${first.owner.name}.${first.method}; give one of them another name.`,
+        );
+      } else seen.set(key, check);
+    }
+  }
+  return [...problems];
 }
 
 function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {

@@ -155,10 +155,12 @@ function findDescriptor(flags: Flags, env: NodeJS.ProcessEnv): { descriptor: Des
       found.push(read.value);
     }
   }
-  if (found.length === 1) return { descriptor: found[0] as Descriptor };
+  // A descriptor left by a killed process must not hide the live one beside it.
+  const live = found.length > 1 ? found.filter((d) => isAlive(d.pid)) : found;
+  if (live.length === 1) return { descriptor: live[0] as Descriptor };
   const where = explicit ?? `${join(tmpdir(), 'dionysus-*')}`;
-  if (found.length > 1) {
-    return { reason: `several commands run here (${found.map((d) => d.command).join(', ')}); pass --command NAME` };
+  if (live.length > 1) {
+    return { reason: `several commands run here (${live.map((d) => d.command).join(', ')}); pass --command NAME` };
   }
   const what = flags.command ? `command ${flags.command}` : 'command';
   return { reason: `no running ${what} found in ${where}${problems.length ? ` (${problems.join('; ')})` : ''}` };

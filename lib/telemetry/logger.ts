@@ -60,12 +60,13 @@ export function logLifecycle(logger: Logger): (event: LifecycleEvent) => void {
         else logger.error({ ...fields, err: event.error }, event.error?.message ?? `${event.hook} ${event.outcome}`);
         break;
       }
-      case 'phase:end':
-        logger.info(
-          { phase: event.phase, durationMs: round(event.durationMs), outcome: event.outcome },
-          `${event.phase} ${event.outcome}`,
-        );
+      case 'phase:end': {
+        const fields = { phase: event.phase, durationMs: round(event.durationMs), outcome: event.outcome };
+        // The failing hook has its own error line; the phase summary only warns.
+        if (event.outcome === 'ok') logger.info(fields, `${event.phase} ok`);
+        else logger.warn(fields, `${event.phase} ${event.outcome}`);
         break;
+      }
       case 'state':
         logger.info({ state: event.state }, `state ${event.state}`);
         break;

@@ -22,7 +22,7 @@ export interface TelemetryOptions {
 }
 
 /** The post steps' order: spans first (they describe the rest), logs last. */
-export const POST_ORDER = ['tracing', 'metrics', 'logger'];
+export const POST_ORDER = ['tracing', 'metrics', 'http', 'health', 'logger'];
 
 /**
  * The framework steps every command gets: logger → config → tracing →

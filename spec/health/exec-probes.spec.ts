@@ -146,14 +146,15 @@ describe('exec probes against a ctl command', () => {
     expect(readiness?.line).to.equal('readiness ok');
   });
 
-  it('fails readiness while the Shutdown hooks run after SIGTERM, and every probe once the process has exited', async () => {
+  it('fails readiness and startup while the Shutdown hooks run after SIGTERM, and every probe once the process has exited', async () => {
     const { child, dir } = await startCtl({ script: fixture('slow-shutdown') });
     child.signal('SIGTERM');
     await child.waitForLine('flushing');
-    // Readiness failed when the shutdown began; the heartbeat written then says so.
+    // Both gates closed when the shutdown began; the heartbeat written then says so. Liveness still passes.
     const [startup, liveness, readiness] = await allProbes(dir);
     expectCleanFailure(readiness as ProbeRun, 'readiness failed: the command is shutting down');
-    expect([startup?.code, liveness?.code]).to.deep.equal([0, 0]);
+    expectCleanFailure(startup as ProbeRun, 'startup failed: the command is shutting down');
+    expect(liveness?.code).to.equal(0);
 
     writeFileSync(join(dir, 'release'), '');
     const exit = await child.waitForExit();

@@ -246,10 +246,10 @@ describe('Health', () => {
       expect(await health.report('readiness')).to.deep.include({ gate: 'open', switch: 'open' });
     });
 
-    it('fails readiness the moment a shutdown begins, while startup and liveness still pass', async () => {
+    it('fails readiness and startup the moment a shutdown begins, while liveness still passes', async () => {
       const health = healthAt('running');
       feed(health, 'stopping');
-      expect(await statuses(health)).to.deep.equal({ startup: 'pass', liveness: 'pass', readiness: 'fail' });
+      expect(await statuses(health)).to.deep.equal({ startup: 'fail', liveness: 'pass', readiness: 'fail' });
       expect((await health.report('readiness')).reason).to.equal('the command is shutting down');
     });
 

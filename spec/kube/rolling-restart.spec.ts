@@ -73,7 +73,7 @@ for (const { label, binary } of BINARIES) {
 
     for (const served of SERVED) {
       it(`${served.command}: ${RESTARTS} rolling restarts of ${REPLICAS} replicas fail no ${served.unit}, routed per request or per connection`, async function () {
-        this.timeout(45_000);
+        this.timeout(60_000);
         const service = new Service();
         const deployment = new Deployment({
           name: `${served.command}-rr`,

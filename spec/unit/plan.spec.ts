@@ -599,6 +599,34 @@ describe('plan: validation', () => {
     ]);
   });
 
+  it('rejects two checks of one probe with the same name, which would hide one another', () => {
+    class Database {
+      @ReadinessCheck('dependency')
+      ping(): void {}
+    }
+
+    @Command('serve', { server: 'ctl' })
+    class Serve {
+      constructor(readonly db: Database) {}
+
+      @ReadinessCheck('dependency')
+      reachable(): void {}
+
+      @LivenessCheck('dependency')
+      alive(): void {}
+
+      @Run()
+      run(): void {}
+    }
+
+    @Main({ name: 'dup-checks', commands: [Serve] })
+    class DupChecks {}
+
+    expect(planErrorOf(DupChecks).problems).to.deep.equal([
+      "Serve.reachable: readiness check 'dependency' is also declared by Database.ping; give one of them another name.",
+    ]);
+  });
+
   it('rejects a class without @Main and an app without commands', () => {
     class Undecorated {}
     expect(planErrorOf(Undecorated).problems[0]).to.include(
