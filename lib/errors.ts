@@ -55,8 +55,13 @@ export class HookTimeoutError extends HookError {
   override readonly name = 'HookTimeoutError';
   readonly timeoutMs: number;
 
-  constructor(hook: string, phase: string, timeoutMs: number, what = 'did not settle') {
-    super(hook, phase, undefined, `${hook} ${what} within ${timeoutMs} ms in ${phase}`, 'timeout');
+  constructor(
+    hook: string,
+    phase: string,
+    timeoutMs: number,
+    message = `${hook} did not settle within ${timeoutMs} ms in ${phase}`,
+  ) {
+    super(hook, phase, undefined, message, 'timeout');
     this.timeoutMs = timeoutMs;
   }
 }

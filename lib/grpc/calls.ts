@@ -11,6 +11,7 @@ import {
 import type { Logger } from 'pino';
 import type { GrpcMethodPlan } from '../plan/types.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { GrpcError } from './errors.js';
 
 export interface CallOptions {
   readonly logger: Logger;
@@ -177,8 +178,11 @@ export function toStatus(
   logger: Logger,
   path: string,
 ): { code: number; details: string; metadata: Metadata } {
+  // A status the user meant for the client: a GrpcError, or grpc-js's own { code, details } shape.
+  // Other errors with a numeric code (a driver's) must not leak their message.
   const e = error as { code?: unknown; details?: unknown; message?: unknown } | null;
-  if (e && typeof e.code === 'number' && e.code >= 1 && e.code <= 16) {
+  const isStatus = error instanceof GrpcError || (e !== null && typeof e === 'object' && typeof e.details === 'string');
+  if (isStatus && typeof e?.code === 'number' && e.code >= 1 && e.code <= 16) {
     const details = typeof e.details === 'string' ? e.details : typeof e.message === 'string' ? e.message : '';
     return { code: e.code, details, metadata: new Metadata() };
   }

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
@@ -113,7 +114,7 @@ export function healthControl(health: Health, token: string, logger: Logger): He
       const peer = call.getPeer();
       const { probe, open } = call.request;
       const given = String(call.metadata.get('authorization')[0] ?? '');
-      const allowed = token ? given === `Bearer ${token}` : LOOPBACK.test(peer);
+      const allowed = token ? sameSecret(given, `Bearer ${token}`) : LOOPBACK.test(peer);
       if (!allowed) {
         logger.warn({ peer, probe, open }, 'refused health switch change');
         callback({
@@ -134,4 +135,11 @@ export function healthControl(health: Health, token: string, logger: Logger): He
       callback(null, { probe, switch: health.switchOf(probe as Probe) });
     },
   };
+}
+
+/** Compares in constant time, so the token cannot be guessed byte by byte from response times. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

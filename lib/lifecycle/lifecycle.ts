@@ -303,7 +303,12 @@ class Run {
     const timer = clock.setTimeout(
       () =>
         budget.abort(
-          new HookTimeoutError(current, 'shutdown', budgetMs, 'was still running when the shutdown budget ran out'),
+          new HookTimeoutError(
+            current,
+            'shutdown',
+            budgetMs,
+            `${current} was still running when the shutdown budget of ${budgetMs} ms ran out`,
+          ),
         ),
       budgetMs,
     );

@@ -79,7 +79,7 @@ describe('a grpc command stopping on SIGTERM (real process)', () => {
     const exit = await child.waitForExit(5_000);
     expect(exit.code, exit.stdout + exit.stderr).to.equal(1);
     expect(exit.stderr).to.include(
-      'app grpc: GrpcCommand (grpc server) draining was still running when the shutdown budget ran out',
+      'app grpc: GrpcCommand (grpc server) draining was still running when the shutdown budget of 500 ms ran out',
     );
     const cancelling = logLines(exit.stdout).filter((line) => line.msg.startsWith('shutdown budget spent'));
     expect(cancelling.map(({ level, msg }) => ({ level, msg }))).to.deep.equal([

@@ -129,7 +129,7 @@ describe('http drain on SIGTERM', () => {
       .to.be.at.least(BUDGET)
       .and.below(BUDGET + 1_000);
     expect(exit.stderr).to.include(
-      `HttpCommand (http server) draining was still running when the shutdown budget ran out within ${BUDGET} ms`,
+      `HttpCommand (http server) draining was still running when the shutdown budget of ${BUDGET} ms ran out`,
     );
     const warn = logRecords(exit.stdout).find((r) => r.msg.startsWith('shutdown budget spent'));
     expect(warn).to.include({ level: 'warn', sockets: 1 });
