@@ -14,7 +14,7 @@ export const httpTransport: ProbeTransport = {
     if (!port) return { ok: false, detail: `the descriptor of ${descriptor.command} names no http port` };
     const response = await request(port, 'GET', `/healthx/${probe}`, {}, timeoutMs);
     if (response.status === 200) return { ok: true };
-    if (response.status === 503) return { ok: false, detail: reasonOf(response.body) ?? 'unhealthy (503)' };
+    if (response.status === 503) return { ok: false, detail: field(response.body, 'reason') ?? 'unhealthy (503)' };
     return { ok: false, detail: `unexpected answer ${response.status} from http://127.0.0.1:${port}/healthx/${probe}` };
   },
 
@@ -26,7 +26,7 @@ export const httpTransport: ProbeTransport = {
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
     const response = await request(port, 'POST', `/healthx/${probe}/${action}`, headers, timeoutMs);
     if (response.status === 200) return { ok: true, detail: `switch ${action}` };
-    return { ok: false, detail: `switch refused (${response.status}): ${errorOf(response.body) ?? 'no reason given'}` };
+    return { ok: false, detail: `switch refused (${response.status}): ${field(response.body, 'error') ?? 'no reason given'}` };
   },
 };
 
@@ -70,19 +70,11 @@ function request(
   });
 }
 
-function reasonOf(body: string): string | undefined {
+/** A string field of a JSON body (the report's `reason`, an error's `error`), if there is one. */
+function field(body: string, key: 'reason' | 'error'): string | undefined {
   try {
-    const reason = (JSON.parse(body) as { reason?: unknown }).reason;
-    return typeof reason === 'string' ? reason : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function errorOf(body: string): string | undefined {
-  try {
-    const error = (JSON.parse(body) as { error?: unknown }).error;
-    return typeof error === 'string' ? error : undefined;
+    const value = (JSON.parse(body) as Record<string, unknown>)[key];
+    return typeof value === 'string' ? value : undefined;
   } catch {
     return undefined;
   }
