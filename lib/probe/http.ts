@@ -26,7 +26,10 @@ export const httpTransport: ProbeTransport = {
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
     const response = await request(port, 'POST', `/healthx/${probe}/${action}`, headers, timeoutMs);
     if (response.status === 200) return { ok: true, detail: `switch ${action}` };
-    return { ok: false, detail: `switch refused (${response.status}): ${field(response.body, 'error') ?? 'no reason given'}` };
+    return {
+      ok: false,
+      detail: `switch refused (${response.status}): ${field(response.body, 'error') ?? 'no reason given'}`,
+    };
   },
 };
 
