@@ -4,8 +4,13 @@
  * are not tests: they print figures next to their targets and never fail on a
  * slow machine (only a command that does not run at all is an error).
  */
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Descriptor } from '../lib/probe/files.js';
 
 /** The repository root (this file runs as `dist/bench/harness.js`). */
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -279,4 +284,293 @@ function displayCommand(command: readonly string[]): string {
     .map((arg, i) => (i === 0 && arg === process.execPath ? 'node' : arg))
     .map((arg) => (/^[\w./:=@%+-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$`])/g, '\\$1')}"`))
     .join(' ');
+}
+
+// ---------------------------------------------------------------------------
+// Servers, load and tables for the server benches (probes, startup,
+// throughput, drain). Each server runs in its own process, with its own
+// runtime dir and ephemeral ports, so benches never see each other's files.
+
+/** A fresh directory under the OS temp dir; the caller removes it. */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `dionysus-bench-${prefix}-`));
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+/** A positive number from the environment (seconds, counts), or the fallback. */
+export function numberFromEnv(key: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${key}=${raw}: expected a positive number`);
+  return value;
+}
+
+/**
+ * Which cores a server and its load tool get: the first core for the server,
+ * the second for the load, when `taskset` (util-linux) exists and there are
+ * two cores or more; otherwise nothing is pinned and `how` says why.
+ */
+export interface Pinning {
+  readonly server?: number;
+  readonly load?: number;
+  readonly how: string;
+}
+
+let pinning: Pinning | undefined;
+
+export function cpuPinning(): Pinning {
+  if (pinning) return pinning;
+  const cores = availableParallelism();
+  const probe = spawnSync('taskset', ['-c', '0', process.execPath, '-e', '0'], { env: benchEnv(), stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) {
+    pinning = { how: 'not pinned: taskset not found (Debian/Ubuntu: apt-get install util-linux)' };
+  } else if (cores < 2) {
+    pinning = { how: `not pinned: ${cores} core` };
+  } else {
+    pinning = { server: 0, load: 1, how: `server pinned to core 0, load to core 1 (taskset; ${cores} cores)` };
+  }
+  return pinning;
+}
+
+/** The command line run on one core (when pinning is possible). */
+export function onCore(core: number | undefined, command: readonly string[]): string[] {
+  return core === undefined ? [...command] : ['taskset', '-c', String(core), ...command];
+}
+
+/** What a running server published: the runtime descriptor of a dionysus command (or a bench's bare server). */
+export type PublishedDescriptor = Partial<Descriptor> & { readonly pid: number };
+
+export interface ServerOptions {
+  /** Used in messages. */
+  readonly name: string;
+  readonly command: readonly string[];
+  /** Added to the environment; HTTP_PORT, GRPC_PORT and ADMIN_PORT default to 0, DIONYSUS_RUNTIME_DIR to a fresh dir. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Run on this core (see cpuPinning). */
+  readonly core?: number;
+  /** stdout and stderr: to a log file in the runtime dir (shown when the server fails), or discarded. @default 'file' */
+  readonly output?: 'file' | 'discard';
+}
+
+export interface ServerProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly runtimeDir: string;
+  readonly child: ChildProcess;
+  /** Resolves when the process exits. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The descriptor once it names `key` (a port or the heartbeat file). */
+  descriptor(key: 'http' | 'grpc' | 'heartbeat', timeoutMs?: number): Promise<PublishedDescriptor>;
+  /** The end of its log file, for error messages. */
+  logTail(): string;
+  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`); removes the runtime dir. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts a long-running server; its ports are found through its descriptor. */
+export function startServer(options: ServerOptions): ServerProcess {
+  const runtimeDir = options.env?.DIONYSUS_RUNTIME_DIR ?? tempDir(options.name.replace(/\W+/g, '-'));
+  const logFile = join(runtimeDir, `${options.name.replace(/\W+/g, '-')}.log`);
+  const fd = options.output === 'discard' ? undefined : openSync(logFile, 'w');
+  const [file, ...args] = onCore(options.core, options.command);
+  const child = spawn(file!, args, {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: benchEnv({
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      ADMIN_PORT: '0',
+      DIONYSUS_RUNTIME_DIR: runtimeDir,
+      ...options.env,
+    }),
+    stdio: ['ignore', fd ?? 'ignore', fd ?? 'ignore'],
+  });
+  if (fd !== undefined) closeSync(fd);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => done({ code, signal })),
+  );
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const logTail = (): string => {
+    try {
+      return readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  };
+  return {
+    name: options.name,
+    pid: child.pid!,
+    runtimeDir,
+    child,
+    exited,
+    logTail,
+    async descriptor(key, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (gone) throw new Error(`${options.name} exited before it was ready:\n${logTail()}`);
+        for (const name of safeReaddir(runtimeDir).filter((n) => n.endsWith('.descriptor.json'))) {
+          try {
+            const descriptor = JSON.parse(readFileSync(join(runtimeDir, name), 'utf8')) as PublishedDescriptor;
+            if (descriptor[key] !== undefined) return descriptor;
+          } catch {
+            // written atomically, but a bare server may be mid-write: try again
+          }
+        }
+        if (Date.now() > deadline) throw new Error(`${options.name}: no descriptor with ${key} in ${timeoutMs} ms`);
+        await sleep(10);
+      }
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
+      if (!gone) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const result = await exited;
+      clearTimeout(timer);
+      rmSync(runtimeDir, { recursive: true, force: true });
+      return result;
+    },
+  };
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Polls `check` every `intervalMs` until it is true; throws naming `what` after `timeoutMs`. */
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+  intervalMs = 10,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}
+
+/** The status of one GET on loopback (a fresh connection), or 0 when it fails. */
+export function httpStatus(port: number, path: string, timeoutMs = 1_000): Promise<number> {
+  return new Promise((done) => {
+    const request = httpGet({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (response) => {
+      response.resume();
+      response.on('end', () => done(response.statusCode ?? 0));
+      response.on('error', () => done(0));
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => done(0));
+  });
+}
+
+/** A port nothing listens on right now (bound, then closed). */
+export function closedPort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createNetServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => done(port));
+    });
+  });
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from
+ * `/proc/<pid>/stat`; undefined where there is no procfs.
+ */
+export function processCpuMs(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after the command name (which may hold spaces) start at state, field 3; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (clockTicks === undefined) {
+    const conf = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    clockTicks = Number(conf.stdout) > 0 ? Number(conf.stdout) : 100;
+  }
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/** `PASS` when `measured` is within `bound` (at most for 'max', at least for 'min'). */
+export function verdict(measured: number, bound: number, kind: 'max' | 'min' = 'max'): 'PASS' | 'MISS' {
+  return (kind === 'max' ? measured <= bound : measured >= bound) ? 'PASS' : 'MISS';
+}
+
+/** One target line as formatReport prints them: `target: <what> ≤ 1.20× …: measured 1.10× PASS`. */
+export function targetLine(
+  what: string,
+  baseline: string,
+  measured: number,
+  bound: number,
+  kind: 'max' | 'min' = 'max',
+): string {
+  const sign = kind === 'max' ? '≤' : '≥';
+  return `target: ${what} ${sign} ${bound.toFixed(2)}× ${baseline}: measured ${measured.toFixed(2)}× ${verdict(measured, bound, kind)}`;
+}
+
+/** A table as lines: first column left-aligned, the others right-aligned. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((_, col) => Math.max(...[header, ...rows].map((row) => (row[col] ?? '').length)));
+  const line = (row: readonly string[]): string =>
+    row
+      .map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
+      .join('   ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** The sample's single executable, as the benches get it. */
+export interface Executable {
+  readonly path: string;
+  readonly bytes: number;
+  /** How it was obtained, for the notes. */
+  readonly how: string;
+  /** Removes what was built for this run. */
+  dispose(): void;
+}
+
+/**
+ * The sample's single executable: `BENCH_EXE=<path>` reuses one built before,
+ * `BENCH_EXE=off` skips it (undefined), else it is built once into a temp dir
+ * (`dist/lib/ship/build-binary.js`, a few seconds).
+ */
+export function sampleExecutable(env: NodeJS.ProcessEnv = process.env): Executable | undefined {
+  const wanted = env.BENCH_EXE;
+  if (wanted === 'off') return undefined;
+  if (wanted) {
+    const path = resolve(wanted);
+    return { path, bytes: statSync(path).size, how: `BENCH_EXE=${wanted}`, dispose() {} };
+  }
+  const dir = tempDir('exe');
+  const path = join(dir, 'app');
+  const started = Date.now();
+  const result = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'dist/lib/ship/build-binary.js'), join(REPO_ROOT, 'dist/samples/app/main.js'), '--out', path],
+    { cwd: REPO_ROOT, env: benchEnv(), encoding: 'utf8' },
+  );
+  if (result.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`building the executable failed:\n${result.stderr}${result.stdout}`);
+  }
+  return {
+    path,
+    bytes: statSync(path).size,
+    how: `built into a temp dir in ${((Date.now() - started) / 1000).toFixed(1)} s (BENCH_EXE=<path> reuses one, BENCH_EXE=off skips it)`,
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

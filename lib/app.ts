@@ -48,7 +48,7 @@ export async function execute(main: Function, options: ExecuteOptions): Promise<
   const run: Execute = (command, values) =>
     (require('./run-command.js') as RunCommandModule).runCommand(plan, command, values, options, io);
   const cli = buildCli(plan, run, io.colors);
-  return runCli(cli, options.argv, io);
+  return runCli(cli, options.argv, io, plan);
 }
 
 /**

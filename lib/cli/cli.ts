@@ -17,12 +17,21 @@ const VALUES = Symbol('values');
 /** The command plan behind a generated clipanion class. */
 const PLAN = Symbol('plan');
 
+/** The generated command class of each app command, by name, per CLI (for usage in error messages). */
+const GENERATED = new WeakMap<Cli, Map<string, CommandClass>>();
+
 /** Builds the clipanion CLI of an app from its plan. */
 export function buildCli(plan: AppPlan, execute: Execute, colors = false): Cli {
   const cli = new Cli({ binaryName: plan.name, binaryLabel: plan.description ?? plan.name, enableColors: colors });
   cli.register(Builtins.HelpCommand);
   cli.register(versionCommand(plan));
-  for (const command of plan.commands.values()) cli.register(commandClass(command, execute));
+  const generated = new Map<string, CommandClass>();
+  for (const command of plan.commands.values()) {
+    const cls = commandClass(command, execute);
+    generated.set(command.name, cls);
+    cli.register(cls);
+  }
+  GENERATED.set(cli, generated);
   for (const probe of probeCommands()) cli.register(probe);
   cli.register(manifestCommand(plan));
   return cli;
@@ -32,7 +41,7 @@ export function buildCli(plan: AppPlan, execute: Execute, colors = false): Cli {
  * Parses argv and runs the command. Usage errors (unknown command, bad or
  * missing options) print the message and usage to stderr and return 2.
  */
-export async function runCli(cli: Cli, argv: readonly string[], io: Io): Promise<number> {
+export async function runCli(cli: Cli, argv: readonly string[], io: Io, plan?: AppPlan): Promise<number> {
   const colored = io.colors ?? false;
   const context = { ...Cli.defaultContext, stdout: io.stdout, stderr: io.stderr, colorDepth: colored ? 8 : 1 };
   if (argv.length === 0) {
@@ -44,8 +53,12 @@ export async function runCli(cli: Cli, argv: readonly string[], io: Io): Promise
     command = cli.process([...argv], context as never);
     if (!command.help) validateValues(command);
   } catch (error) {
+    // clipanion reports a missing required option as "Command not found": name the option instead.
+    const missing = command ? undefined : missingRequired(plan, argv);
+    const generated = missing && GENERATED.get(cli)?.get(argv[0] as string);
+    if (generated) command = new generated() as Command;
     // A bad value shows its own command's usage, as clipanion's own option errors do.
-    io.stderr.write(cli.error(error, { colored, command: command ?? null }));
+    io.stderr.write(cli.error(missing ?? error, { colored, command: command ?? null }));
     return 2;
   }
   const code = await cli.run(command, context as never);
@@ -120,4 +133,15 @@ function validateValues(command: Command): void {
       );
     }
   }
+}
+
+/** The usage error for `app <command>` run without one of its required options, if that is what went wrong. */
+function missingRequired(plan: AppPlan | undefined, argv: readonly string[]): UsageError | undefined {
+  const command = plan?.commands.get(argv[0] ?? '');
+  if (!command) return undefined;
+  const given = new Set(argv.slice(1).map((arg) => arg.split('=', 1)[0]));
+  const absent = command.options.filter((o) => o.required && !o.flag.split(',').some((name) => given.has(name)));
+  if (absent.length === 0) return undefined;
+  const flags = absent.map((o) => o.flag.split(',').at(-1)).join(', ');
+  return new UsageError(`${command.name}: missing required option${absent.length > 1 ? 's' : ''} ${flags}`);
 }

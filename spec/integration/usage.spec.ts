@@ -26,7 +26,7 @@ describe('the sample app command line', () => {
   it('rejects a missing required option with exit 2, showing it in the usage', async () => {
     const exit = await node(SAMPLE, ['greet']).waitForExit();
     expect(exit.code).to.equal(2);
-    expect(exit.stderr).to.include('--name');
+    expect(exit.stderr).to.include('greet: missing required option --name');
     expect(stackLines(exit.stderr)).to.deep.equal([]);
     expect(exit.lines).to.deep.equal([]);
   });

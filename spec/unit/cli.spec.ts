@@ -66,9 +66,10 @@ describe('cli', () => {
       expect(result.stderr).to.include('Invalid value for --times');
     });
 
-    it('rejects a missing required option', async () => {
+    it('rejects a missing required option, naming it', async () => {
       const result = await runCommand(CliApp, ['greet']);
       expect(result.exitCode).to.equal(2);
+      expect(result.stderr).to.include('greet: missing required option --name');
       expect(result.stderr).to.include('cli-app greet <--name');
       expect(seen).to.deep.equal({});
     });

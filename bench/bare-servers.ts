@@ -1,0 +1,96 @@
+/**
+ * The baselines of the throughput benches: servers with the sample's handlers
+ * and nothing else (no request id, log, metrics or health).
+ *
+ *   node dist/bench/bare-servers.js node-http|koa-router|grpc-js
+ *
+ * Each listens on an ephemeral port and publishes it like a dionysus command,
+ * in `<DIONYSUS_RUNTIME_DIR>/<kind>.descriptor.json`, so the benches find
+ * every server the same way.
+ */
+import { renameSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+export const BARE_SERVERS = ['node-http', 'koa-router', 'grpc-js'] as const;
+export type BareServer = (typeof BARE_SERVERS)[number];
+
+const HOST = '0.0.0.0';
+
+/** The sample's `GET /hello?name=x` body. */
+const greet = (name: unknown): { message: string } => ({
+  message: `hello ${typeof name === 'string' && name !== '' ? name : 'world'}`,
+});
+
+function nodeHttp(): Server {
+  return createServer((req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    if (req.method !== 'GET' || path !== '/hello') {
+      res.writeHead(404).end();
+      return;
+    }
+    const name = query < 0 ? null : new URLSearchParams(url.slice(query + 1)).get('name');
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(greet(name)));
+  });
+}
+
+function koaRouter(): Server {
+  const Koa = require('koa') as typeof import('koa');
+  const Router = require('@koa/router') as typeof import('@koa/router');
+  const app = new Koa();
+  const router = new Router();
+  router.get('/hello', (ctx) => {
+    ctx.body = greet(ctx.query.name);
+  });
+  app.use(router.routes()).use(router.allowedMethods());
+  return createServer(app.callback());
+}
+
+async function grpcJs(): Promise<number> {
+  const grpc = require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
+  const { GreeterService } =
+    require('../proto/gen/helloworld/helloworld.js') as typeof import('../proto/gen/helloworld/helloworld.js');
+  const server = new grpc.Server();
+  server.addService(GreeterService, {
+    sayHello: (
+      call: import('@grpc/grpc-js').ServerUnaryCall<{ name: string }, unknown>,
+      callback: import('@grpc/grpc-js').sendUnaryData<unknown>,
+    ) => callback(null, greet(call.request.name)),
+  });
+  return new Promise((resolve, reject) =>
+    server.bindAsync(`${HOST}:0`, grpc.ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(error) : resolve(port),
+    ),
+  );
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+async function main(kind: string): Promise<void> {
+  if (!(BARE_SERVERS as readonly string[]).includes(kind))
+    throw new Error(`usage: bare-servers ${BARE_SERVERS.join('|')}`);
+  const dir = process.env.DIONYSUS_RUNTIME_DIR;
+  if (!dir) throw new Error('DIONYSUS_RUNTIME_DIR must name the dir for the descriptor');
+  const port = kind === 'grpc-js' ? await grpcJs() : await listen(kind === 'koa-router' ? koaRouter() : nodeHttp());
+  const file = join(dir, `${kind}.descriptor.json`);
+  const transport = kind === 'grpc-js' ? 'grpc' : 'http';
+  writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, command: kind, transport, [transport]: { port } }));
+  renameSync(`${file}.tmp`, file);
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+if (require.main === module) {
+  main(process.argv[2] ?? '').catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,257 @@
+/**
+ * Requests/s of `GET /hello?name=x` on the sample's http command with every
+ * default on (access log on stdout, here /dev/null; metrics; tracing off)
+ * against a bare koa + @koa/router server and a bare node:http server with the
+ * same handler (bench/bare-servers.ts). Same load tool, same connections,
+ * server on one core and load on another; servers alternate in slices and
+ * each figure is the median of the rounds. Target (issue 5): sample ≥ 0.85×
+ * koa + router.
+ *
+ *   node dist/bench/run.js http-throughput
+ *   BENCH_ROUNDS=5 BENCH_SECONDS=10 BENCH_CONNECTIONS=100 node dist/bench/run.js http-throughput
+ *   BENCH_LOAD=autocannon …    # even where wrk is installed
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import {
+  type Bench,
+  benchEnv,
+  cpuPinning,
+  formatTable,
+  httpStatus,
+  median,
+  numberFromEnv,
+  onCore,
+  processCpuMs,
+  REPO_ROOT,
+  type ServerProcess,
+  startServer,
+  targetLine,
+  waitUntil,
+} from './harness.js';
+
+const PATH = '/hello?name=x';
+const EXPECTED = JSON.stringify({ message: 'hello x' });
+
+interface Load {
+  readonly requests: number;
+  readonly seconds: number;
+  /** Failed requests: socket errors and timeouts, plus non-2xx answers. */
+  readonly errors: number;
+  readonly p50Ms?: number;
+  readonly p99Ms?: number;
+}
+
+interface LoadTool {
+  readonly name: string;
+  run(url: string, seconds: number, connections: number, core: number | undefined): Promise<Load>;
+}
+
+function runTool(command: readonly string[]): Promise<string> {
+  const [file, ...args] = command;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file!, args, { env: benchEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      err += chunk.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${command.join(' ')} exited ${code}:\n${err}${out}`)),
+    );
+  });
+}
+
+/** wrk's durations: `812.00us`, `2.10ms`, `1.02s`. */
+function wrkMs(text: string | undefined): number | undefined {
+  const match = text === undefined ? null : /^([\d.]+)(us|ms|s|m)$/.exec(text);
+  if (!match) return undefined;
+  const scale = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[match[2] as 'us' | 'ms' | 's' | 'm'];
+  return Number(match[1]) * scale;
+}
+
+const wrk: LoadTool = {
+  name: 'wrk',
+  async run(url, seconds, connections, core) {
+    const out = await runTool(
+      onCore(core, ['wrk', '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', url]),
+    );
+    const requests = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(out);
+    if (!requests) throw new Error(`unexpected wrk output:\n${out}`);
+    const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+    return {
+      requests: Number(requests[1]),
+      seconds: wrkMs(`${requests[2]}${requests[3]}`)! / 1000,
+      errors: non2xx + (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0),
+      p50Ms: wrkMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
+      p99Ms: wrkMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
+    };
+  },
+};
+
+const autocannon: LoadTool = {
+  name: 'autocannon',
+  async run(url, seconds, connections, core) {
+    const cli = require.resolve('autocannon');
+    const command = [process.execPath, cli, '-j', '-c', String(connections), '-d', String(Math.max(1, seconds)), url];
+    const report = JSON.parse(await runTool(onCore(core, command))) as {
+      requests: { total: number };
+      latency: { p50: number; p99: number };
+      duration: number;
+      errors: number;
+      timeouts: number;
+      non2xx: number;
+    };
+    return {
+      requests: report.requests.total,
+      seconds: report.duration,
+      errors: report.errors + report.timeouts + report.non2xx,
+      p50Ms: report.latency.p50,
+      p99Ms: report.latency.p99,
+    };
+  },
+};
+
+function chooseLoadTool(): { tool: LoadTool; how: string } {
+  const wanted = process.env.BENCH_LOAD;
+  if (wanted && wanted !== 'wrk' && wanted !== 'autocannon') throw new Error(`BENCH_LOAD=${wanted}: wrk or autocannon`);
+  const hasWrk = wanted !== 'autocannon' && !spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error;
+  if (wanted === 'wrk' && !hasWrk) throw new Error('BENCH_LOAD=wrk but wrk is not installed');
+  return hasWrk
+    ? { tool: wrk, how: 'load: wrk, 1 thread' }
+    : {
+        tool: autocannon,
+        how: 'load: autocannon (wrk not found: Debian/Ubuntu `apt-get install -y wrk`; autocannon in node is slower, so figures differ from wrk runs)',
+      };
+}
+
+function body(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: PATH, agent: false }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      response.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+}
+
+interface Subject {
+  readonly name: string;
+  readonly server: ServerProcess;
+  port: number;
+  readonly rounds: { rps: number; load: Load; cpuUsPerRequest?: number }[];
+}
+
+const bench: Bench = {
+  description: 'requests/s of GET /hello: the sample with all defaults vs bare koa + @koa/router and bare node:http',
+  async run() {
+    const rounds = numberFromEnv('BENCH_ROUNDS', 3);
+    const seconds = numberFromEnv('BENCH_SECONDS', 5);
+    const warmup = numberFromEnv('BENCH_WARMUP_SECONDS', 1);
+    const connections = numberFromEnv('BENCH_CONNECTIONS', 50);
+    const { tool, how } = chooseLoadTool();
+    const pin = cpuPinning();
+    const bare = (kind: string): readonly string[] => [process.execPath, join(__dirname, 'bare-servers.js'), kind];
+    const start = (name: string, command: readonly string[], env: NodeJS.ProcessEnv = {}): Subject => ({
+      name,
+      server: startServer({ name, command, env, core: pin.server, output: 'discard' }),
+      port: 0,
+      rounds: [],
+    });
+    const subjects: Subject[] = [];
+    try {
+      subjects.push(
+        start('node:http', bare('node-http')),
+        start('koa + router', bare('koa-router')),
+        // Every default on; tracing off whatever this shell's OTEL_* say.
+        start('sample (defaults)', [process.execPath, join(REPO_ROOT, 'dist/samples/app/main.js'), 'http'], {
+          OTEL_SDK_DISABLED: 'true',
+        }),
+      );
+      for (const subject of subjects) {
+        subject.port = (await subject.server.descriptor('http')).http!.port!;
+        if (subject.name.startsWith('sample')) {
+          await waitUntil(
+            'sample readiness',
+            async () => (await httpStatus(subject.port, '/healthx/readiness')) === 200,
+          );
+        }
+        const answer = await body(subject.port);
+        if (answer !== EXPECTED) throw new Error(`${subject.name} answered ${answer}, expected ${EXPECTED}`);
+      }
+      for (let round = 0; round < rounds; round++) {
+        // Rotate the order so no server always runs first (or right after the same neighbour).
+        const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
+        for (const subject of order) {
+          const url = `http://127.0.0.1:${subject.port}${PATH}`;
+          await tool.run(url, warmup, connections, pin.load);
+          const before = processCpuMs(subject.server.pid);
+          const load = await tool.run(url, seconds, connections, pin.load);
+          const after = processCpuMs(subject.server.pid);
+          subject.rounds.push({
+            rps: load.requests / load.seconds,
+            load,
+            cpuUsPerRequest:
+              before === undefined || after === undefined ? undefined : ((after - before) * 1000) / load.requests,
+          });
+        }
+      }
+    } finally {
+      await Promise.all(subjects.map((subject) => subject.server.stop()));
+    }
+
+    const rps = (subject: Subject): number => median(subject.rounds.map((r) => r.rps));
+    const [nodeHttp, koa, sample] = subjects as [Subject, Subject, Subject];
+    const optional = (values: (number | undefined)[], digits: number): string => {
+      const present = values.filter((v): v is number => v !== undefined);
+      return present.length === 0 ? '-' : median(present).toFixed(digits);
+    };
+    const rows = subjects.map((subject) => [
+      subject.name,
+      rps(subject).toFixed(0),
+      (rps(subject) / rps(nodeHttp)).toFixed(2),
+      (rps(subject) / rps(koa)).toFixed(2),
+      optional(
+        subject.rounds.map((r) => r.load.p50Ms),
+        2,
+      ),
+      optional(
+        subject.rounds.map((r) => r.load.p99Ms),
+        2,
+      ),
+      optional(
+        subject.rounds.map((r) => r.cpuUsPerRequest),
+        1,
+      ),
+      String(subject.rounds.reduce((sum, r) => sum + r.load.errors, 0)),
+    ]);
+    const perRound = sample.rounds.map((r, i) => (r.rps / koa.rounds[i]!.rps).toFixed(2)).join(', ');
+    const notes = [
+      `http throughput: GET ${PATH}, ${connections} connections, ${rounds} rounds × ${seconds} s (each after a ${warmup} s warm-up), servers alternated; medians of the rounds`,
+      '',
+      ...formatTable(
+        ['', 'req/s', '× node:http', '× koa+router', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'failed'],
+        rows,
+      ).map((line) => `  ${line}`),
+      '',
+      targetLine('sample (defaults) req/s', 'koa + router (medians)', rps(sample) / rps(koa), 0.85, 'min'),
+      `sample / koa + router per round: ${perRound}`,
+      how,
+      pin.how,
+      'sample: access log line per request to /dev/null, metrics on (admin server on an ephemeral port), tracing off (OTEL_SDK_DISABLED=true)',
+      'bare servers: bench/bare-servers.ts (same handler and JSON body, nothing else)',
+    ];
+    return { reports: [], notes };
+  },
+};
+
+export default bench;
