@@ -12,6 +12,10 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Server as GrpcServer, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import Router from '@koa/router';
+import Koa from 'koa';
+import { GreeterService } from '../proto/gen/helloworld/helloworld.js';
 
 export const BARE_SERVERS = ['node-http', 'koa-router', 'grpc-js'] as const;
 export type BareServer = (typeof BARE_SERVERS)[number];
@@ -39,8 +43,6 @@ function nodeHttp(): Server {
 }
 
 function koaRouter(): Server {
-  const Koa = require('koa') as typeof import('koa');
-  const Router = require('@koa/router') as typeof import('@koa/router');
   const app = new Koa();
   const router = new Router();
   router.get('/hello', (ctx) => {
@@ -51,18 +53,13 @@ function koaRouter(): Server {
 }
 
 async function grpcJs(): Promise<number> {
-  const grpc = require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
-  const { GreeterService } =
-    require('../proto/gen/helloworld/helloworld.js') as typeof import('../proto/gen/helloworld/helloworld.js');
-  const server = new grpc.Server();
+  const server = new GrpcServer();
   server.addService(GreeterService, {
-    sayHello: (
-      call: import('@grpc/grpc-js').ServerUnaryCall<{ name: string }, unknown>,
-      callback: import('@grpc/grpc-js').sendUnaryData<unknown>,
-    ) => callback(null, greet(call.request.name)),
+    sayHello: (call: ServerUnaryCall<{ name: string }, unknown>, callback: sendUnaryData<unknown>) =>
+      callback(null, greet(call.request.name)),
   });
   return new Promise((resolve, reject) =>
-    server.bindAsync(`${HOST}:0`, grpc.ServerCredentials.createInsecure(), (error, port) =>
+    server.bindAsync(`${HOST}:0`, ServerCredentials.createInsecure(), (error, port) =>
       error ? reject(error) : resolve(port),
     ),
   );

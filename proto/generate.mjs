@@ -38,11 +38,17 @@ execFileSync(
 );
 // ts-proto builds each client constructor when its file loads, which loads
 // @grpc/grpc-js (~65 ms) for anyone importing a service definition, even
-// `app --help`. Build client constructors on first use instead.
+// `app --help`; its codecs load @bufbuild/protobuf (~6 ms) the same way.
+// Build client constructors and load the wire codecs on first use instead.
 writeFileSync(
   join(out, 'lazy-client.ts'),
-  `// Written by proto/generate.mjs: client constructors built on first use.
+  `// Written by proto/generate.mjs: client constructors and wire codecs loaded on first use.
 import type { ServiceDefinition } from '@grpc/grpc-js';
+
+let loadedWire: typeof import('@bufbuild/protobuf/wire') | undefined;
+export function wire(): typeof import('@bufbuild/protobuf/wire') {
+  return (loadedWire ??= require('@bufbuild/protobuf/wire') as typeof import('@bufbuild/protobuf/wire'));
+}
 
 export function lazyClientConstructor(definition: unknown, name: string): unknown {
   let built: (new (...args: unknown[]) => object) | undefined;
@@ -69,8 +75,25 @@ const collect = (dir) => {
 collect(out);
 for (const file of generated) {
   let text = readFileSync(file, 'utf8');
-  if (!text.includes('makeGenericClientConstructor(')) continue;
   const lazy = relative(dirname(file), join(out, 'lazy-client.js')).replace(/^(?!\.)/, './');
+  const codecs = 'import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";';
+  if (text.includes(codecs)) {
+    text = text
+      .replace(
+        codecs,
+        `import type { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";\nimport { wire } from "${lazy}";`,
+      )
+      .replaceAll('new BinaryWriter(', 'new (wire().BinaryWriter)(')
+      .replaceAll('new BinaryReader(', 'new (wire().BinaryReader)(')
+      .replaceAll('instanceof BinaryReader', 'instanceof wire().BinaryReader');
+    if (/[^.]\bBinary(Reader|Writer)\(/.test(text.replace(/wire\(\)\.Binary/g, ''))) {
+      throw new Error(`${file}: ts-proto's output changed; update the lazy codec rewrite in proto/generate.mjs`);
+    }
+  }
+  if (!text.includes('makeGenericClientConstructor(')) {
+    writeFileSync(file, text);
+    continue;
+  }
   text = text
     .replace(/^ {2}makeGenericClientConstructor,\n/m, '')
     .replaceAll('makeGenericClientConstructor(', 'lazyClientConstructor(')
