@@ -10,6 +10,7 @@
  *   node dist/bench/run.js http-throughput
  *   BENCH_ROUNDS=5 BENCH_SECONDS=10 BENCH_CONNECTIONS=100 node dist/bench/run.js http-throughput
  *   BENCH_LOAD=autocannon …    # even where wrk is installed
+ *   BENCH_SAMPLE_CONFIG='{"dionysus":{"http":{"accessLogSampleRate":0}}}' …   # what if (NODE_CONFIG of the sample)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { get } from 'node:http';
@@ -127,7 +128,7 @@ function chooseLoadTool(): { tool: LoadTool; how: string } {
     ? { tool: wrk, how: 'load: wrk, 1 thread' }
     : {
         tool: autocannon,
-        how: 'load: autocannon (wrk not found: Debian/Ubuntu `apt-get install -y wrk`; autocannon in node is slower, so figures differ from wrk runs)',
+        how: `load: autocannon (${wanted ? 'BENCH_LOAD=autocannon' : 'wrk not found: Debian/Ubuntu `apt-get install -y wrk`'}; figures differ from wrk runs)`,
       };
 }
 
@@ -151,6 +152,19 @@ interface Subject {
   readonly rounds: { rps: number; load: Load; cpuUsPerRequest?: number }[];
 }
 
+/** What the framework adds per request in server CPU, next to what the 0.85× target leaves for it. */
+function cpuBudget(sample: Subject, koa: Subject): string[] {
+  const of = (subject: Subject): number | undefined => {
+    const values = subject.rounds.map((r) => r.cpuUsPerRequest).filter((v): v is number => v !== undefined);
+    return values.length > 0 ? median(values) : undefined;
+  };
+  const [mine, base] = [of(sample), of(koa)];
+  if (mine === undefined || base === undefined) return [];
+  return [
+    `server CPU: the sample adds ${(mine - base).toFixed(1)} µs per request to koa + router's ${base.toFixed(1)} µs (request id, error mapping, access log, metrics, /healthx, body parser); 0.85× leaves ${(base / 0.85 - base).toFixed(1)} µs`,
+  ];
+}
+
 const bench: Bench = {
   description: 'requests/s of GET /hello: the sample with all defaults vs bare koa + @koa/router and bare node:http',
   async run() {
@@ -158,6 +172,9 @@ const bench: Bench = {
     const seconds = numberFromEnv('BENCH_SECONDS', 5);
     const warmup = numberFromEnv('BENCH_WARMUP_SECONDS', 1);
     const connections = numberFromEnv('BENCH_CONNECTIONS', 50);
+    // What-if runs, e.g. BENCH_SAMPLE_CONFIG='{"dionysus":{"http":{"accessLogSampleRate":0}}}'.
+    const sampleConfig = process.env.BENCH_SAMPLE_CONFIG;
+    const sampleName = sampleConfig ? `sample (${sampleConfig})` : 'sample (defaults)';
     const { tool, how } = chooseLoadTool();
     const pin = cpuPinning();
     const bare = (kind: string): readonly string[] => [process.execPath, join(__dirname, 'bare-servers.js'), kind];
@@ -173,8 +190,9 @@ const bench: Bench = {
         start('node:http', bare('node-http')),
         start('koa + router', bare('koa-router')),
         // Every default on; tracing off whatever this shell's OTEL_* say.
-        start('sample (defaults)', [process.execPath, join(REPO_ROOT, 'dist/samples/app/main.js'), 'http'], {
+        start(sampleName, [process.execPath, join(REPO_ROOT, 'dist/samples/app/main.js'), 'http'], {
           OTEL_SDK_DISABLED: 'true',
+          ...(sampleConfig ? { NODE_CONFIG: sampleConfig } : {}),
         }),
       );
       for (const subject of subjects) {
@@ -243,8 +261,9 @@ const bench: Bench = {
         rows,
       ).map((line) => `  ${line}`),
       '',
-      targetLine('sample (defaults) req/s', 'koa + router (medians)', rps(sample) / rps(koa), 0.85, 'min'),
+      targetLine(`${sampleName} req/s`, 'koa + router (medians)', rps(sample) / rps(koa), 0.85, 'min'),
       `sample / koa + router per round: ${perRound}`,
+      ...cpuBudget(sample, koa),
       how,
       pin.how,
       'sample: access log line per request to /dev/null, metrics on (admin server on an ephemeral port), tracing off (OTEL_SDK_DISABLED=true)',

@@ -53,8 +53,8 @@ export interface ProbeIo {
 
 /**
  * Writes straight to fd 1 or 2. The first touch of `process.stdout` builds a
- * stream (over a pipe, as under a kubelet: node:net and node:stream), ~8% of
- * the probe's cold start against a ≤ 1.2× `node -e 0` target (bench/probes).
+ * stream (over a pipe, as under a kubelet: node:net and node:stream), which
+ * costs ~0.08× `node -e 0` and ~1.5 MB, against a ≤ 1.2× target (bench/probes).
  * One short line to a pipe is written whole; on any error the stream is used.
  */
 function direct(fd: 1 | 2): { write(text: string): unknown } {
