@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
+import { rawInfoWriter } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 /** What the per-request middleware needs; everything optional is off when absent. */
@@ -29,19 +30,21 @@ type Observe = (labels: string, seconds: number) => void;
  */
 export function observe(options: ObserveOptions): Middleware {
   const { logger, metrics, accessLogSampleRate, draining } = options;
-  const children = new Map<string, { observe(value: number): void }>();
+  const children = new Map<string, (seconds: number) => void>();
   const record: Observe | undefined = metrics
     ? (key, seconds) => {
-        let child = children.get(key);
-        if (!child) {
+        let observe = children.get(key);
+        if (!observe) {
           const [method, route, status] = key.split(' ') as [string, string, string];
-          child = metrics.httpRequestDuration.labels({ method, route, status_code: status });
-          children.set(key, child);
+          observe = metrics.httpRequestDuration.bind({ method, route, status_code: status });
+          children.set(key, observe);
         }
-        child.observe(seconds);
+        observe(seconds);
       }
     : undefined;
   const trace = options.tracing ? (require('./trace.js') as typeof import('./trace.js')).traceRequest : undefined;
+  // With tracing on, lines go through pino so its mixin adds the trace ids.
+  const raw = options.tracing ? undefined : rawInfoWriter(logger);
 
   return async function dionysusObserve(ctx: Context, next: Next): Promise<void> {
     const start = performance.now();
@@ -62,10 +65,17 @@ export function observe(options: ObserveOptions): Middleware {
         const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
         record?.(`${ctx.method} ${route} ${ctx.status}`, seconds);
         if (accessLogSampleRate >= 1 || (accessLogSampleRate > 0 && Math.random() < accessLogSampleRate)) {
-          logger.info(
-            { requestId, method: ctx.method, route, path: ctx.path, status: ctx.status, durationMs: seconds * 1000 },
-            'request',
-          );
+          if (raw) {
+            raw(
+              `"requestId":${JSON.stringify(requestId)},"method":${JSON.stringify(ctx.method)},"route":${JSON.stringify(route)},"path":${JSON.stringify(ctx.path)},"status":${ctx.status},"durationMs":${seconds * 1000}`,
+              'request',
+            );
+          } else {
+            logger.info(
+              { requestId, method: ctx.method, route, path: ctx.path, status: ctx.status, durationMs: seconds * 1000 },
+              'request',
+            );
+          }
         }
       }
     }
