@@ -1,19 +1,17 @@
 import { type ClassRecord, readRecord } from '../../decorators/metadata.js';
 import { inspectClasses } from '../container/container.js';
 import { PlanError } from '../errors.js';
+import { merged } from './records.js';
+import { planControllers, planServices } from './servers.js';
 import type {
   AppPlan,
   CheckPlan,
   Class,
   CommandPlan,
-  ControllerPlan,
-  GrpcMethodPlan,
-  GrpcServicePlan,
   HookPlan,
   HookSet,
   OptionPlan,
   OptionType,
-  RoutePlan,
   ServerKind,
 } from './types.js';
 
@@ -246,147 +244,6 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
   };
 }
 
-function planControllers(
-  command: Class,
-  server: ServerKind | undefined,
-  listed: unknown,
-  problems: string[],
-): ControllerPlan[] {
-  if (listed === undefined) return [];
-  if (server !== 'http') {
-    problems.push(
-      `${command.name}: controllers are served only by an http command; this command's server is ${server ?? 'none (a task)'}.`,
-    );
-    return [];
-  }
-  if (!Array.isArray(listed)) {
-    problems.push(`${command.name}: @Command controllers must be an array of @Controller classes.`);
-    return [];
-  }
-  const seen = new Map<string, string>();
-  const plans: ControllerPlan[] = [];
-  for (const [index, cls] of listed.entries()) {
-    if (typeof cls !== 'function') {
-      problems.push(`${command.name}: controllers[${index}] is ${String(cls)}, not a class.`);
-      continue;
-    }
-    const record = merged(cls, problems);
-    if (!record.controller) {
-      problems.push(`${cls.name}: listed in controllers but has no @Controller(prefix) decorator.`);
-      continue;
-    }
-    const { prefix, options } = record.controller;
-    if (typeof prefix !== 'string' || (prefix !== '' && !prefix.startsWith('/'))) {
-      problems.push(`${cls.name}: @Controller prefix ${JSON.stringify(prefix)} must be empty or start with '/'.`);
-      continue;
-    }
-    if (record.hooks.length > 0) {
-      problems.push(
-        `${cls.name}.${record.hooks[0]?.method}: lifecycle hooks run only on the @Main class or a @Command class.`,
-      );
-    }
-    const routes: RoutePlan[] = [];
-    for (const route of record.routes) {
-      const name = `${cls.name}.${route.handler}`;
-      if (typeof route.path !== 'string' || (route.path !== '' && !route.path.startsWith('/'))) {
-        problems.push(`${name}: route path ${JSON.stringify(route.path)} must be empty or start with '/'.`);
-        continue;
-      }
-      const path = joinPath(prefix, route.path);
-      const key = `${route.method} ${path}`;
-      const first = seen.get(key);
-      if (first) {
-        problems.push(`${name}: ${key} is already served by ${first}; each method and path has one handler.`);
-        continue;
-      }
-      seen.set(key, name);
-      routes.push({
-        method: route.method,
-        path,
-        handler: route.handler,
-        name,
-        middleware: route.options.middleware ?? [],
-        status: route.options.status,
-      });
-    }
-    if (routes.length === 0 && record.routes.length === 0) {
-      problems.push(
-        `${cls.name}: a controller without routes; decorate methods with @Get, @Post, @Put, @Patch or @Delete.`,
-      );
-    }
-    plans.push({ cls: cls as Class, prefix, middleware: options.middleware ?? [], routes });
-  }
-  return plans;
-}
-
-function planServices(
-  command: Class,
-  server: ServerKind | undefined,
-  listed: unknown,
-  problems: string[],
-): GrpcServicePlan[] {
-  if (listed === undefined) return [];
-  if (server !== 'grpc') {
-    problems.push(
-      `${command.name}: services are served only by a grpc command; this command's server is ${server ?? 'none (a task)'}.`,
-    );
-    return [];
-  }
-  if (!Array.isArray(listed)) {
-    problems.push(`${command.name}: @Command services must be an array of @GrpcService classes.`);
-    return [];
-  }
-  const plans: GrpcServicePlan[] = [];
-  const seen = new Map<string, string>();
-  for (const [index, cls] of listed.entries()) {
-    if (typeof cls !== 'function') {
-      problems.push(`${command.name}: services[${index}] is ${String(cls)}, not a class.`);
-      continue;
-    }
-    const record = merged(cls, problems);
-    if (!record.grpcService) {
-      problems.push(`${cls.name}: listed in services but has no @GrpcService(definition) decorator.`);
-      continue;
-    }
-    const definition = record.grpcService.definition as Record<string, unknown>;
-    const methods: GrpcMethodPlan[] = [];
-    for (const [name, value] of Object.entries(definition ?? {})) {
-      const m = value as { path?: unknown; requestStream?: unknown; responseStream?: unknown } | null;
-      if (!m || typeof m.path !== 'string') continue;
-      if (typeof (cls.prototype as Record<string, unknown>)[name] !== 'function') {
-        problems.push(`${cls.name}.${name}: the service definition has ${m.path} but the class has no ${name} method.`);
-        continue;
-      }
-      methods.push({
-        name,
-        path: m.path,
-        requestStream: m.requestStream === true,
-        responseStream: m.responseStream === true,
-      });
-    }
-    if (methods.length === 0) {
-      problems.push(
-        `${cls.name}: @GrpcService needs a ts-proto service definition (outputServices=grpc-js) with methods.`,
-      );
-      continue;
-    }
-    const service = (methods[0]?.path.split('/')[1] ?? '') as string;
-    const first = seen.get(service);
-    if (first) {
-      problems.push(`${cls.name}: service ${service} is already served by ${first}.`);
-      continue;
-    }
-    seen.set(service, cls.name);
-    plans.push({ cls: cls as Class, service, definition, methods });
-  }
-  return plans;
-}
-
-function joinPath(prefix: string, path: string): string {
-  const joined = `${prefix.replace(/\/+$/, '')}${path}`;
-  return joined === '' ? '/' : joined;
-}
-
 function planOptions(cls: Class, record: ClassRecord, problems: string[]): OptionPlan[] {
   const seen = new Set<string>();
   const plans: OptionPlan[] = [];
@@ -454,64 +311,6 @@ function planChecks(owner: Class, record: ClassRecord): CheckPlan[] {
     name: c.name,
     timeoutMs: c.options.timeoutMs,
   }));
-}
-
-/**
- * The class's record merged with its base classes' (bases first), so a
- * command may inherit hooks. A method decorated again in a subclass counts once.
- */
-function merged(cls: Function, problems: string[]): ClassRecord {
-  const chain: ClassRecord[] = [];
-  for (let c: Function | null = cls; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
-    const record = readRecord(c);
-    if (record) chain.unshift(record);
-  }
-  const out: ClassRecord = { runs: [], hooks: [], checks: [], options: [], routes: [], problems: [] };
-  for (const record of chain) {
-    out.main = record.main ?? out.main;
-    out.controller = record.controller ?? out.controller;
-    out.grpcService = record.grpcService ?? out.grpcService;
-    for (const route of record.routes) {
-      const same = out.routes.findIndex((r) => r.handler === route.handler && r.method === route.method);
-      if (same >= 0) out.routes.splice(same, 1);
-      out.routes.push(route);
-    }
-    out.command = record.command ?? out.command;
-    out.runs.push(...record.runs);
-    for (const hook of record.hooks) {
-      const same = out.hooks.findIndex((h) => h.phase === hook.phase && h.method === hook.method);
-      if (same >= 0) out.hooks.splice(same, 1);
-      out.hooks.push(hook);
-    }
-    out.checks.push(
-      ...record.checks.filter((c) => !out.checks.some((o) => o.probe === c.probe && o.method === c.method)),
-    );
-    out.options.push(...record.options.filter((o) => !out.options.some((p) => p.property === o.property)));
-    problems.push(...record.problems.filter((p) => !problems.includes(p)));
-    validateHookOptions(cls, record, problems);
-  }
-  return out;
-}
-
-function validateHookOptions(cls: Function, record: ClassRecord, problems: string[]): void {
-  for (const { method, options } of record.hooks) {
-    const { timeoutMs, order } = options;
-    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      const p = `${cls.name}.${method}: timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}.`;
-      if (!problems.includes(p)) problems.push(p);
-    }
-    if (order !== undefined && !Number.isFinite(order)) {
-      const p = `${cls.name}.${method}: order must be a finite number, got ${String(order)}.`;
-      if (!problems.includes(p)) problems.push(p);
-    }
-  }
-  for (const check of record.checks) {
-    const t = check.options.timeoutMs;
-    if (t !== undefined && !(Number.isFinite(t) && t > 0)) {
-      const p = `${cls.name}.${check.method}: check timeoutMs must be a positive number of milliseconds, got ${String(t)}.`;
-      if (!problems.includes(p)) problems.push(p);
-    }
-  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,0 +1,146 @@
+import type { ServerKind } from '../../decorators/metadata.js';
+import { merged } from './records.js';
+import type { Class, ControllerPlan, GrpcMethodPlan, GrpcServicePlan, RoutePlan } from './types.js';
+
+/** Plans of the http and grpc parts of a command: controllers and their routes, gRPC services and their methods. */
+
+export function planControllers(
+  command: Class,
+  server: ServerKind | undefined,
+  listed: unknown,
+  problems: string[],
+): ControllerPlan[] {
+  if (listed === undefined) return [];
+  if (server !== 'http') {
+    problems.push(
+      `${command.name}: controllers are served only by an http command; this command's server is ${server ?? 'none (a task)'}.`,
+    );
+    return [];
+  }
+  if (!Array.isArray(listed)) {
+    problems.push(`${command.name}: @Command controllers must be an array of @Controller classes.`);
+    return [];
+  }
+  const seen = new Map<string, string>();
+  const plans: ControllerPlan[] = [];
+  for (const [index, cls] of listed.entries()) {
+    if (typeof cls !== 'function') {
+      problems.push(`${command.name}: controllers[${index}] is ${String(cls)}, not a class.`);
+      continue;
+    }
+    const record = merged(cls, problems);
+    if (!record.controller) {
+      problems.push(`${cls.name}: listed in controllers but has no @Controller(prefix) decorator.`);
+      continue;
+    }
+    const { prefix, options } = record.controller;
+    if (typeof prefix !== 'string' || (prefix !== '' && !prefix.startsWith('/'))) {
+      problems.push(`${cls.name}: @Controller prefix ${JSON.stringify(prefix)} must be empty or start with '/'.`);
+      continue;
+    }
+    if (record.hooks.length > 0) {
+      problems.push(
+        `${cls.name}.${record.hooks[0]?.method}: lifecycle hooks run only on the @Main class or a @Command class.`,
+      );
+    }
+    const routes: RoutePlan[] = [];
+    for (const route of record.routes) {
+      const name = `${cls.name}.${route.handler}`;
+      if (typeof route.path !== 'string' || (route.path !== '' && !route.path.startsWith('/'))) {
+        problems.push(`${name}: route path ${JSON.stringify(route.path)} must be empty or start with '/'.`);
+        continue;
+      }
+      const path = joinPath(prefix, route.path);
+      const key = `${route.method} ${path}`;
+      const first = seen.get(key);
+      if (first) {
+        problems.push(`${name}: ${key} is already served by ${first}; each method and path has one handler.`);
+        continue;
+      }
+      seen.set(key, name);
+      routes.push({
+        method: route.method,
+        path,
+        handler: route.handler,
+        name,
+        middleware: route.options.middleware ?? [],
+        status: route.options.status,
+      });
+    }
+    if (routes.length === 0 && record.routes.length === 0) {
+      problems.push(
+        `${cls.name}: a controller without routes; decorate methods with @Get, @Post, @Put, @Patch or @Delete.`,
+      );
+    }
+    plans.push({ cls: cls as Class, prefix, middleware: options.middleware ?? [], routes });
+  }
+  return plans;
+}
+
+export function planServices(
+  command: Class,
+  server: ServerKind | undefined,
+  listed: unknown,
+  problems: string[],
+): GrpcServicePlan[] {
+  if (listed === undefined) return [];
+  if (server !== 'grpc') {
+    problems.push(
+      `${command.name}: services are served only by a grpc command; this command's server is ${server ?? 'none (a task)'}.`,
+    );
+    return [];
+  }
+  if (!Array.isArray(listed)) {
+    problems.push(`${command.name}: @Command services must be an array of @GrpcService classes.`);
+    return [];
+  }
+  const plans: GrpcServicePlan[] = [];
+  const seen = new Map<string, string>();
+  for (const [index, cls] of listed.entries()) {
+    if (typeof cls !== 'function') {
+      problems.push(`${command.name}: services[${index}] is ${String(cls)}, not a class.`);
+      continue;
+    }
+    const record = merged(cls, problems);
+    if (!record.grpcService) {
+      problems.push(`${cls.name}: listed in services but has no @GrpcService(definition) decorator.`);
+      continue;
+    }
+    const definition = record.grpcService.definition as Record<string, unknown>;
+    const methods: GrpcMethodPlan[] = [];
+    for (const [name, value] of Object.entries(definition ?? {})) {
+      const m = value as { path?: unknown; requestStream?: unknown; responseStream?: unknown } | null;
+      if (!m || typeof m.path !== 'string') continue;
+      if (typeof (cls.prototype as Record<string, unknown>)[name] !== 'function') {
+        problems.push(`${cls.name}.${name}: the service definition has ${m.path} but the class has no ${name} method.`);
+        continue;
+      }
+      methods.push({
+        name,
+        path: m.path,
+        requestStream: m.requestStream === true,
+        responseStream: m.responseStream === true,
+      });
+    }
+    if (methods.length === 0) {
+      problems.push(
+        `${cls.name}: @GrpcService needs a ts-proto service definition (outputServices=grpc-js) with methods.`,
+      );
+      continue;
+    }
+    const service = (methods[0]?.path.split('/')[1] ?? '') as string;
+    const first = seen.get(service);
+    if (first) {
+      problems.push(`${cls.name}: service ${service} is already served by ${first}.`);
+      continue;
+    }
+    seen.set(service, cls.name);
+    plans.push({ cls: cls as Class, service, definition, methods });
+  }
+  return plans;
+}
+
+function joinPath(prefix: string, path: string): string {
+  const joined = `${prefix.replace(/\/+$/, '')}${path}`;
+  return joined === '' ? '/' : joined;
+}
