@@ -53,7 +53,16 @@ export function observe(options: ObserveOptions): Middleware {
     ctx.state.requestId = requestId;
     ctx.set('x-request-id', requestId);
     try {
-      await (trace ? trace(ctx, () => handle(ctx, next, logger)) : handle(ctx, next, logger));
+      // One async frame per request where tracing is off: handle() is awaited only inside a span.
+      if (trace) await trace(ctx, () => handle(ctx, next, logger));
+      else {
+        try {
+          await next();
+        } catch (error) {
+          failed(ctx, error, logger);
+        }
+        if (ctx.body === undefined && ctx.status >= 400) bodyForBareStatus(ctx);
+      }
     } finally {
       // Decided when the response is about to be written, not when the request came in: a request in
       // flight when the drain starts must close its keep-alive connection too, and so must an answer
@@ -86,26 +95,32 @@ export function observe(options: ObserveOptions): Middleware {
 async function handle(ctx: Context, next: Next, logger: Logger): Promise<void> {
   try {
     await next();
-    if (ctx.body === undefined && ctx.status >= 400) {
-      // koa answers unmatched routes with a bare 404 (and the router with a bare 405): give them a body.
-      const status = ctx.status;
-      ctx.body = {
-        error: status === 404 ? `no route for ${ctx.method} ${ctx.path}` : statusText(status),
-        requestId: ctx.state.requestId,
-      };
-      // Setting a body turns koa's implicit 404 into 200; keep the status.
-      ctx.status = status;
-    }
   } catch (error) {
-    const { status, message } = classify(error);
-    ctx.status = status;
-    ctx.body = { error: message, requestId: ctx.state.requestId };
-    if (status >= 500) {
-      logger.error(
-        { err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
-        `request failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
+    failed(ctx, error, logger);
+  }
+  if (ctx.body === undefined && ctx.status >= 400) bodyForBareStatus(ctx);
+}
+
+/** koa answers unmatched routes with a bare 404 (and the router with a bare 405): give them a body. */
+function bodyForBareStatus(ctx: Context): void {
+  const status = ctx.status;
+  ctx.body = {
+    error: status === 404 ? `no route for ${ctx.method} ${ctx.path}` : statusText(status),
+    requestId: ctx.state.requestId,
+  };
+  // Setting a body turns koa's implicit 404 into 200; keep the status.
+  ctx.status = status;
+}
+
+function failed(ctx: Context, error: unknown, logger: Logger): void {
+  const { status, message } = classify(error);
+  ctx.status = status;
+  ctx.body = { error: message, requestId: ctx.state.requestId };
+  if (status >= 500) {
+    logger.error(
+      { err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
+      `request failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
