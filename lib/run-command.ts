@@ -8,7 +8,7 @@ import type { ExecuteOptions } from './app.js';
 import type { Io } from './cli/cli.js';
 import { frameworkDefaults } from './config/defaults.js';
 import { mergeDeep } from './config/validate.js';
-import { createAppContainer } from './container/container.js';
+import { bindConstant, createAppContainer } from './container/container.js';
 import { healthStep } from './health/step.js';
 import { systemClock } from './lifecycle/clock.js';
 import { LifecycleEvents } from './lifecycle/events.js';
@@ -40,8 +40,7 @@ export async function runCommand(
   const events = new LifecycleEvents();
   events.on(stderrReporter(plan.name, io.stderr));
   if (options.onEvent) events.on(options.onEvent);
-  if (container.isBound(LifecycleEvents)) container.unbind(LifecycleEvents);
-  container.bind(LifecycleEvents).toConstantValue(events);
+  bindConstant(container, LifecycleEvents, events);
   const clock = options.clock ?? systemClock;
   return runLifecycle({
     plan,
