@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
@@ -12,6 +11,7 @@ import {
   type HealthServer,
   HealthCheckResponse_ServingStatus as Serving,
 } from '../../proto/gen/grpc/health/v1/health.js';
+import { bearerMatches } from '../health/control-token.js';
 import type { Health, Probe } from '../health/health.js';
 
 const PROBES = new Set<string>(['startup', 'liveness', 'readiness']);
@@ -114,7 +114,7 @@ export function healthControl(health: Health, token: string, logger: Logger): He
       const peer = call.getPeer();
       const { probe, open } = call.request;
       const given = String(call.metadata.get('authorization')[0] ?? '');
-      const allowed = token ? sameSecret(given, `Bearer ${token}`) : LOOPBACK.test(peer);
+      const allowed = token ? bearerMatches(given, token) : LOOPBACK.test(peer);
       if (!allowed) {
         logger.warn({ peer, probe, open }, 'refused health switch change');
         callback({
@@ -135,11 +135,4 @@ export function healthControl(health: Health, token: string, logger: Logger): He
       callback(null, { probe, switch: health.switchOf(probe as Probe) });
     },
   };
-}
-
-/** Compares in constant time, so the token cannot be guessed byte by byte from response times. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,8 +1,8 @@
-import { realpathSync } from 'node:fs';
 import {
   type Descriptor,
   descriptorFile,
   ensureDir,
+  entryOf,
   removeQuietly,
   type Transport,
   writeJsonAtomic,
@@ -63,15 +63,5 @@ export class RuntimeInfo {
     if (!this.#written) return;
     this.#written = false;
     removeQuietly(this.descriptorPath);
-  }
-}
-
-/** The binary that runs the app: the entry script, or the executable itself (single-file builds). */
-export function entryOf(): string {
-  const entry = process.argv[1] ?? process.execPath;
-  try {
-    return realpathSync(entry);
-  } catch {
-    return entry;
   }
 }

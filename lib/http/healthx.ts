@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
+import { bearerMatches } from '../health/control-token.js';
 import type { Health, Probe } from '../health/health.js';
 
 const PROBES = new Set<string>(['startup', 'liveness', 'readiness']);
@@ -12,7 +12,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
  * or, when a control token is configured, any peer with that bearer token.
  */
 export function healthx(health: Health, controlToken: string, logger: Logger): Middleware {
-  const token = controlToken ? Buffer.from(controlToken) : undefined;
+  const token = controlToken || undefined;
   return async function dionysusHealthx(ctx: Context, next: Next): Promise<void> {
     if (!ctx.path.startsWith('/healthx/')) return next();
     const [, , probe, action, extra] = ctx.path.split('/');
@@ -62,11 +62,4 @@ function methodNotAllowed(ctx: Context, allow: string): void {
   ctx.status = 405;
   ctx.set('allow', allow);
   ctx.body = { error: `method ${ctx.method} not allowed here; use ${allow}` };
-}
-
-function bearerMatches(header: string, token: Buffer): boolean {
-  const match = /^Bearer (.+)$/i.exec(header);
-  if (!match) return false;
-  const given = Buffer.from(match[1] as string);
-  return given.length === token.length && timingSafeEqual(given, token);
 }

@@ -3,7 +3,7 @@
  * descriptor (where to probe), the ctl heartbeat and the ctl control file.
  * Shared by both sides; imports only node builtins, for the probe's cold start.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type ProbeName = 'startup' | 'liveness' | 'readiness';
@@ -91,5 +91,18 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The binary that runs the app: the entry script, or the executable itself
+ * (single-file builds). A descriptor records it; a probe trusts only its own.
+ */
+export function entryOf(): string {
+  const entry = process.argv[1] ?? process.execPath;
+  try {
+    return realpathSync(entry);
+  } catch {
+    return entry;
   }
 }

@@ -5,10 +5,10 @@
  * container, the servers or telemetry: its cold start is a benchmark target,
  * so everything here is node builtins and small files of this folder.
  */
-import { readdirSync, realpathSync, writeSync } from 'node:fs';
+import { readdirSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Descriptor, isAlive, type ProbeName, readJson, type Transport } from './files.js';
+import { type Descriptor, entryOf, isAlive, type ProbeName, readJson, type Transport } from './files.js';
 
 export interface Answer {
   readonly ok: boolean;
@@ -148,7 +148,7 @@ function parseFlags(args: readonly string[]): Flags | string {
 function findDescriptor(flags: Flags, env: NodeJS.ProcessEnv): { descriptor: Descriptor } | { reason: string } {
   const explicit = flags.runtimeDir ?? (env.DIONYSUS_RUNTIME_DIR || undefined);
   const dirs = explicit ? [explicit] : defaultDirs();
-  const entry = explicit ? undefined : ownEntry();
+  const entry = explicit ? undefined : entryOf();
   const found: Descriptor[] = [];
   const problems: string[] = [];
   for (const dir of dirs) {
@@ -192,15 +192,6 @@ function defaultDirs(): string[] {
       .map((n) => join(base, n));
   } catch {
     return [];
-  }
-}
-
-function ownEntry(): string {
-  const entry = process.argv[1] ?? process.execPath;
-  try {
-    return realpathSync(entry);
-  } catch {
-    return entry;
   }
 }
 
