@@ -60,6 +60,12 @@ export interface FrameworkSettings {
   log: {
     /** `LOG_LEVEL` @default 'info' */
     level: LogLevel;
+    /**
+     * How long stdout lines may wait to be written together; 0 writes them at
+     * the end of each event-loop turn. Buffered lines are always written at exit.
+     * @default 10
+     */
+    flushIntervalMs: number;
   };
   tracing: {
     /**
@@ -123,7 +129,7 @@ export function frameworkDefaults(env: NodeJS.ProcessEnv = process.env): Framewo
       controlToken: '',
     },
     admin: { port: 9464, host: '0.0.0.0' },
-    log: { level: 'info' },
+    log: { level: 'info', flushIntervalMs: 10 },
     tracing: { enabled: false },
     health: {
       checkTimeoutMs: 1_000,

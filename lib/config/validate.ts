@@ -38,6 +38,7 @@ export const RULES: Record<string, Rule> = {
   'admin.port': port,
   'admin.host': text,
   'log.level': level,
+  'log.flushIntervalMs': nonNegativeMs,
   'tracing.enabled': flag,
   runtimeDir: text,
   'health.checkTimeoutMs': positiveMs,

@@ -50,6 +50,7 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
         level: fromEnv && LOG_LEVELS.includes(fromEnv) ? fromEnv : context.settings.log.level,
         stream: options.stdout,
         mixin: () => mixin(),
+        flushIntervalMs: context.settings.log.flushIntervalMs,
       });
       const handle = log;
       context.events.on(logLifecycle(handle.logger));
@@ -72,7 +73,10 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
       const { loadConfiguration } = require('../config/load.js') as typeof import('../config/load.js');
       const loaded = loadConfiguration(options.env, options.overrides);
       context.settings = loaded.settings;
-      if (log) log.logger.level = loaded.settings.log.level;
+      if (log) {
+        log.logger.level = loaded.settings.log.level;
+        log.setFlushInterval(loaded.settings.log.flushIntervalMs);
+      }
       const appConfig = new AppConfig(loaded.values, loaded.sourceOf);
       bindConstant(context.container, AppConfig, appConfig);
       for (const key of requestedConfigKeys()) bindConfigKey(context, appConfig, key);

@@ -16,6 +16,22 @@ describe('http middleware and the koa escape hatch', () => {
     expect(await res.json()).to.deep.equal({ trail: ['app', 'controller', 'route'] });
   });
 
+  it('gives route middleware the params and the route template, as @koa/router does', async () => {
+    const res = await server.request('/users/42/route');
+    expect(await res.json()).to.deep.equal({
+      params: { id: '42' },
+      routerPath: '/users/:id/route',
+      matched: '/users/:id/route',
+    });
+  });
+
+  it('answers HEAD on a GET route with its headers and no body', async () => {
+    const res = await server.request('/users/1', { method: 'HEAD' });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.match(/^application\/json/);
+    expect(await res.text()).to.equal('');
+  });
+
   it("keeps a controller's middleware to its own routes", async () => {
     const res = await server.request('/open/trail');
     expect(await res.json()).to.deep.equal({ trail: ['app'] });

@@ -61,6 +61,19 @@ export class UsersController {
     // sets neither a body nor a status
   }
 
+  @Get('/:id/route', {
+    middleware: [
+      async (ctx: Context, next: Next) => {
+        // What middleware written for @koa/router reads.
+        ctx.state.route = { params: { ...ctx.params }, routerPath: ctx.routerPath, matched: ctx._matchedRoute };
+        await next();
+      },
+    ],
+  })
+  route(ctx: Context): unknown {
+    return ctx.state.route;
+  }
+
   @Get('/:id/trail', { middleware: [mark('route')] })
   trail(ctx: Context): { trail: string[] } {
     return { trail: ctx.state.trail as string[] };
