@@ -2,7 +2,11 @@
  * The baselines of the throughput benches: servers with the sample's handlers
  * and nothing else (no request id, log, metrics or health).
  *
- *   node dist/bench/bare-servers.js node-http|koa-router|grpc-js
+ *   node dist/bench/bare-servers.js node-http|koa-router|koa-router-loaded|grpc-js
+ *
+ * `koa-router-loaded` is koa-router with the packages a dionysus http command
+ * loads (and prom-client's default metrics) in its heap, none of them on the
+ * request path: the control that tells heap size apart from per-request work.
  *
  * Each listens on an ephemeral port and publishes it like a dionysus command,
  * in `<DIONYSUS_RUNTIME_DIR>/<kind>.descriptor.json`, so the benches find
@@ -17,7 +21,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { GreeterService } from '../proto/gen/helloworld/helloworld.js';
 
-export const BARE_SERVERS = ['node-http', 'koa-router', 'grpc-js'] as const;
+export const BARE_SERVERS = ['node-http', 'koa-router', 'koa-router-loaded', 'grpc-js'] as const;
 export type BareServer = (typeof BARE_SERVERS)[number];
 
 const HOST = '0.0.0.0';
@@ -52,6 +56,13 @@ function koaRouter(): Server {
   return createServer(app.callback());
 }
 
+/** What a dionysus http command has in its heap besides koa, loaded and left idle. */
+function loadFrameworkPackages(): void {
+  for (const name of ['reflect-metadata', 'inversify', 'clipanion', 'config', 'pino']) require(name);
+  const prom = require('prom-client') as typeof import('prom-client');
+  prom.collectDefaultMetrics({ register: new prom.Registry() });
+}
+
 async function grpcJs(): Promise<number> {
   const server = new GrpcServer();
   server.addService(GreeterService, {
@@ -77,7 +88,9 @@ async function main(kind: string): Promise<void> {
     throw new Error(`usage: bare-servers ${BARE_SERVERS.join('|')}`);
   const dir = process.env.DIONYSUS_RUNTIME_DIR;
   if (!dir) throw new Error('DIONYSUS_RUNTIME_DIR must name the dir for the descriptor');
-  const port = kind === 'grpc-js' ? await grpcJs() : await listen(kind === 'koa-router' ? koaRouter() : nodeHttp());
+  if (kind === 'koa-router-loaded') loadFrameworkPackages();
+  const port =
+    kind === 'grpc-js' ? await grpcJs() : await listen(kind.startsWith('koa-router') ? koaRouter() : nodeHttp());
   const file = join(dir, `${kind}.descriptor.json`);
   const transport = kind === 'grpc-js' ? 'grpc' : 'http';
   writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, command: kind, transport, [transport]: { port } }));

@@ -3,12 +3,16 @@
  * default on (access log on stdout, here /dev/null; metrics; tracing off)
  * against a bare koa + @koa/router server and a bare node:http server with the
  * same handler (bench/bare-servers.ts). Same load tool, same connections,
- * server on one core and load on another; servers alternate in slices and
- * each figure is the median of the rounds. Target (issue 5): sample ≥ 0.85×
- * koa + router.
+ * server on one core and load on another. Each server is started fresh and
+ * serves its rounds back to back, in passes of rotated order; each figure is
+ * the median of the rounds. Target (issue 5): sample ≥ 0.85× koa + router.
+ * Then, apart from the target, the same after the servers idled past V8's
+ * memory reducer, with a koa + router control holding the framework's
+ * packages (see IDLE_MS).
  *
  *   node dist/bench/run.js http-throughput
- *   BENCH_ROUNDS=5 BENCH_SECONDS=10 BENCH_CONNECTIONS=100 node dist/bench/run.js http-throughput
+ *   BENCH_PASSES=3 BENCH_ROUNDS=5 BENCH_SECONDS=10 BENCH_CONNECTIONS=100 node dist/bench/run.js http-throughput
+ *   BENCH_IDLE=off …           # skip the after-idle measurement
  *   BENCH_LOAD=autocannon …    # even where wrk is installed
  *   BENCH_SAMPLE_CONFIG='{"dionysus":{"http":{"accessLogSampleRate":0}}}' …   # what if (NODE_CONFIG of the sample)
  */
@@ -27,6 +31,7 @@ import {
   processCpuMs,
   REPO_ROOT,
   type ServerProcess,
+  sleep,
   startServer,
   targetLine,
   waitUntil,
@@ -145,11 +150,69 @@ function body(port: number): Promise<string> {
   });
 }
 
+/** A server to measure: how to start it, and its rounds across passes. */
 interface Subject {
   readonly name: string;
+  readonly command: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly dionysus: boolean;
+  readonly rounds: Round[];
+}
+
+interface Round {
+  readonly rps: number;
+  readonly load: Load;
+  readonly cpuUsPerRequest?: number;
+}
+
+interface Running {
   readonly server: ServerProcess;
-  port: number;
-  readonly rounds: { rps: number; load: Load; cpuUsPerRequest?: number }[];
+  readonly port: number;
+}
+
+interface Settings {
+  readonly tool: LoadTool;
+  readonly seconds: number;
+  readonly warmup: number;
+  readonly connections: number;
+  readonly pin: ReturnType<typeof cpuPinning>;
+}
+
+/** Starts a subject and waits until it answers `GET /hello` as the sample does (and is ready, for dionysus). */
+async function launch(subject: Subject, pin: Settings['pin']): Promise<Running> {
+  const server = startServer({
+    name: subject.name,
+    command: subject.command,
+    env: subject.env,
+    core: pin.server,
+    output: 'discard',
+  });
+  try {
+    const port = (await server.descriptor('http')).http!.port!;
+    if (subject.dionysus)
+      await waitUntil('sample readiness', async () => (await httpStatus(port, '/healthx/readiness')) === 200);
+    const answer = await body(port);
+    if (answer !== EXPECTED) throw new Error(`${subject.name} answered ${answer}, expected ${EXPECTED}`);
+    return { server, port };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+/** One measured round (after a warm-up), with the server's CPU per request. */
+async function measure(running: Running, settings: Settings): Promise<Round> {
+  const url = `http://127.0.0.1:${running.port}${PATH}`;
+  await settings.tool.run(url, settings.warmup, settings.connections, settings.pin.load);
+  const before = processCpuMs(running.server.pid);
+  const load = await settings.tool.run(url, settings.seconds, settings.connections, settings.pin.load);
+  const after = processCpuMs(running.server.pid);
+  return {
+    rps: load.requests / load.seconds,
+    load,
+    cpuUsPerRequest:
+      before === undefined || after === undefined ? undefined : ((after - before) * 1000) / load.requests,
+  };
 }
 
 /** What the framework adds per request in server CPU, next to what the 0.85× target leaves for it. */
@@ -165,96 +228,120 @@ function cpuBudget(sample: Subject, koa: Subject): string[] {
   ];
 }
 
+/**
+ * V8 starts its memory reducer once a heap has allocated little for ~8 s:
+ * it shrinks the heap, and a bigger heap serves requests slower afterwards.
+ * Measured apart from the target, with a control that has the framework's
+ * packages in its heap and none of its code on the request path.
+ */
+const IDLE_MS = 12_000;
+
 const bench: Bench = {
   description: 'requests/s of GET /hello: the sample with all defaults vs bare koa + @koa/router and bare node:http',
   async run() {
     const rounds = numberFromEnv('BENCH_ROUNDS', 3);
-    const seconds = numberFromEnv('BENCH_SECONDS', 5);
-    const warmup = numberFromEnv('BENCH_WARMUP_SECONDS', 1);
-    const connections = numberFromEnv('BENCH_CONNECTIONS', 50);
+    const passes = numberFromEnv('BENCH_PASSES', 2);
+    const { tool, how } = chooseLoadTool();
+    const settings: Settings = {
+      tool,
+      seconds: numberFromEnv('BENCH_SECONDS', 5),
+      warmup: numberFromEnv('BENCH_WARMUP_SECONDS', 1),
+      connections: numberFromEnv('BENCH_CONNECTIONS', 50),
+      pin: cpuPinning(),
+    };
     // What-if runs, e.g. BENCH_SAMPLE_CONFIG='{"dionysus":{"http":{"accessLogSampleRate":0}}}'.
     const sampleConfig = process.env.BENCH_SAMPLE_CONFIG;
     const sampleName = sampleConfig ? `sample (${sampleConfig})` : 'sample (defaults)';
-    const { tool, how } = chooseLoadTool();
-    const pin = cpuPinning();
     const bare = (kind: string): readonly string[] => [process.execPath, join(__dirname, 'bare-servers.js'), kind];
-    const start = (name: string, command: readonly string[], env: NodeJS.ProcessEnv = {}): Subject => ({
+    const subject = (name: string, command: readonly string[], env?: NodeJS.ProcessEnv): Subject => ({
       name,
-      server: startServer({ name, command, env, core: pin.server, output: 'discard' }),
-      port: 0,
+      command,
+      env,
+      dionysus: env !== undefined,
       rounds: [],
     });
-    const subjects: Subject[] = [];
-    try {
-      subjects.push(
-        start('node:http', bare('node-http')),
-        start('koa + router', bare('koa-router')),
-        // Every default on; tracing off whatever this shell's OTEL_* say.
-        start(sampleName, [process.execPath, join(REPO_ROOT, 'dist/samples/app/main.js'), 'http'], {
-          OTEL_SDK_DISABLED: 'true',
-          ...(sampleConfig ? { NODE_CONFIG: sampleConfig } : {}),
-        }),
+    const nodeHttp = subject('node:http', bare('node-http'));
+    const koa = subject('koa + router', bare('koa-router'));
+    // Every default on; tracing off whatever this shell's OTEL_* say.
+    const sample = subject(sampleName, [process.execPath, join(REPO_ROOT, 'dist/samples/app/main.js'), 'http'], {
+      OTEL_SDK_DISABLED: 'true',
+      ...(sampleConfig ? { NODE_CONFIG: sampleConfig } : {}),
+    });
+    const subjects = [nodeHttp, koa, sample];
+
+    // Each server serves its rounds back to back right after it starts, so none idles long enough for V8's
+    // memory reducer (see IDLE_MS); passes rotate the order, against drift of the machine.
+    const perPass: number[] = [];
+    for (let pass = 0; pass < passes; pass++) {
+      const order = subjects.map((_, i) => subjects[(i + pass) % subjects.length]!);
+      const before = sample.rounds.length;
+      const koaBefore = koa.rounds.length;
+      for (const s of order) {
+        const running = await launch(s, settings.pin);
+        try {
+          for (let round = 0; round < rounds; round++) s.rounds.push(await measure(running, settings));
+        } finally {
+          await running.server.stop();
+        }
+      }
+      perPass.push(
+        median(sample.rounds.slice(before).map((r) => r.rps)) / median(koa.rounds.slice(koaBefore).map((r) => r.rps)),
       );
-      for (const subject of subjects) {
-        subject.port = (await subject.server.descriptor('http')).http!.port!;
-        if (subject.name.startsWith('sample')) {
-          await waitUntil(
-            'sample readiness',
-            async () => (await httpStatus(subject.port, '/healthx/readiness')) === 200,
-          );
-        }
-        const answer = await body(subject.port);
-        if (answer !== EXPECTED) throw new Error(`${subject.name} answered ${answer}, expected ${EXPECTED}`);
-      }
-      for (let round = 0; round < rounds; round++) {
-        // Rotate the order so no server always runs first (or right after the same neighbour).
-        const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
-        for (const subject of order) {
-          const url = `http://127.0.0.1:${subject.port}${PATH}`;
-          await tool.run(url, warmup, connections, pin.load);
-          const before = processCpuMs(subject.server.pid);
-          const load = await tool.run(url, seconds, connections, pin.load);
-          const after = processCpuMs(subject.server.pid);
-          subject.rounds.push({
-            rps: load.requests / load.seconds,
-            load,
-            cpuUsPerRequest:
-              before === undefined || after === undefined ? undefined : ((after - before) * 1000) / load.requests,
-          });
-        }
-      }
-    } finally {
-      await Promise.all(subjects.map((subject) => subject.server.stop()));
     }
 
-    const rps = (subject: Subject): number => median(subject.rounds.map((r) => r.rps));
-    const [nodeHttp, koa, sample] = subjects as [Subject, Subject, Subject];
+    // After an idle period: started together, left alone past the memory reducer's delay, measured once each.
+    const idleSubjects = [
+      subject('koa + router', bare('koa-router')),
+      subject('koa + router, framework packages loaded', bare('koa-router-loaded')),
+      subject(sampleName, sample.command, sample.env),
+    ];
+    if (process.env.BENCH_IDLE !== 'off') {
+      const running = await Promise.all(idleSubjects.map((s) => launch(s, settings.pin)));
+      try {
+        await sleep(IDLE_MS);
+        for (const [i, s] of idleSubjects.entries()) s.rounds.push(await measure(running[i]!, settings));
+      } finally {
+        await Promise.all(running.map((r) => r.server.stop()));
+      }
+    }
+
+    const rps = (s: Subject): number => median(s.rounds.map((r) => r.rps));
     const optional = (values: (number | undefined)[], digits: number): string => {
       const present = values.filter((v): v is number => v !== undefined);
       return present.length === 0 ? '-' : median(present).toFixed(digits);
     };
-    const rows = subjects.map((subject) => [
-      subject.name,
-      rps(subject).toFixed(0),
-      (rps(subject) / rps(nodeHttp)).toFixed(2),
-      (rps(subject) / rps(koa)).toFixed(2),
+    const rows = subjects.map((s) => [
+      s.name,
+      rps(s).toFixed(0),
+      (rps(s) / rps(nodeHttp)).toFixed(2),
+      (rps(s) / rps(koa)).toFixed(2),
       optional(
-        subject.rounds.map((r) => r.load.p50Ms),
+        s.rounds.map((r) => r.load.p50Ms),
         2,
       ),
       optional(
-        subject.rounds.map((r) => r.load.p99Ms),
+        s.rounds.map((r) => r.load.p99Ms),
         2,
       ),
       optional(
-        subject.rounds.map((r) => r.cpuUsPerRequest),
+        s.rounds.map((r) => r.cpuUsPerRequest),
         1,
       ),
-      String(subject.rounds.reduce((sum, r) => sum + r.load.errors, 0)),
+      String(s.rounds.reduce((sum, r) => sum + r.load.errors, 0)),
     ]);
-    const perRound = sample.rounds.map((r, i) => (r.rps / koa.rounds[i]!.rps).toFixed(2)).join(', ');
+    const idleBase = idleSubjects[0]!;
+    const idleNotes =
+      idleBase.rounds.length === 0
+        ? ['after idle: not measured (BENCH_IDLE=off)']
+        : [
+            `after ${IDLE_MS / 1000} s idle (V8's memory reducer has run; one round each; not the target, see below):`,
+            ...formatTable(
+              ['', 'req/s', '× koa+router'],
+              idleSubjects.map((s) => [s.name, rps(s).toFixed(0), (rps(s) / rps(idleBase)).toFixed(2)]),
+            ).map((line) => `  ${line}`),
+          ];
     const notes = [
-      `http throughput: GET ${PATH}, ${connections} connections, ${rounds} rounds × ${seconds} s (each after a ${warmup} s warm-up), servers alternated; medians of the rounds`,
+      `http throughput: GET ${PATH}, ${settings.connections} connections; ${passes} passes, each server started fresh and measured ${rounds} rounds × ${settings.seconds} s back to back (each after a ${settings.warmup} s warm-up), order rotated per pass; medians of all rounds`,
       '',
       ...formatTable(
         ['', 'req/s', '× node:http', '× koa+router', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'failed'],
@@ -262,10 +349,13 @@ const bench: Bench = {
       ).map((line) => `  ${line}`),
       '',
       targetLine(`${sampleName} req/s`, 'koa + router (medians)', rps(sample) / rps(koa), 0.85, 'min'),
-      `sample / koa + router per round: ${perRound}`,
+      `sample / koa + router per pass: ${perPass.map((r) => r.toFixed(2)).join(', ')}`,
       ...cpuBudget(sample, koa),
+      '',
+      ...idleNotes,
+      '',
       how,
-      pin.how,
+      settings.pin.how,
       'sample: access log line per request to /dev/null, metrics on (admin server on an ephemeral port), tracing off (OTEL_SDK_DISABLED=true)',
       'bare servers: bench/bare-servers.ts (same handler and JSON body, nothing else)',
     ];

@@ -60,7 +60,7 @@ export function observe(options: ObserveOptions): Middleware {
       }
     : undefined;
   // With tracing on, lines go through pino so its mixin adds the trace ids.
-  const raw = options.tracing ? undefined : rawInfoWriter(logger);
+  const raw = options.tracing ? undefined : rawInfoWriter(logger, 'request');
   const logAll = accessLogSampleRate >= 1;
   const logSome = accessLogSampleRate > 0;
 
@@ -87,7 +87,9 @@ export function observe(options: ObserveOptions): Middleware {
     // sent before the request body was read (413, an early 401), or the connection waits for a body
     // nobody reads; either way the drain would wait for that connection until the budget runs out.
     if (!res.headersSent && (draining() || !req.complete)) res.setHeader('connection', 'close');
-    if (QUIET.test(req.url as string)) return;
+    const url = req.url as string;
+    // Only /h… and /m… can be quiet: most requests skip the pattern.
+    if ((url.charCodeAt(1) === 104 || url.charCodeAt(1) === 109) && QUIET.test(url)) return;
     const ms = performance.now() - start;
     // Microsecond precision: a shorter number, and ~0.1 µs less to format than all 17 digits.
     const durationMs = Math.round(ms * 1000) / 1000;
@@ -100,7 +102,6 @@ export function observe(options: ObserveOptions): Middleware {
         // The request id (a UUID or REQUEST_ID) and the method (an HTTP token) need no escaping.
         raw(
           `"requestId":"${requestId}","method":"${method}","route":${JSON.stringify(route)},"path":${JSON.stringify(ctx.path)},"status":${status},"durationMs":${durationMs}`,
-          'request',
         );
       } else {
         logger.info({ requestId, method, route, path: ctx.path, status, durationMs }, 'request');

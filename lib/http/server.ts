@@ -152,41 +152,66 @@ async function mount(router: Router, controller: ControllerPlan, instance: unkno
  * `router.routes()` composes a new chain on every request (and reads the Host
  * header for host matching, which controllers never use): ~0.6 µs of a
  * request that the HTTP throughput target (≥ 0.85× bare koa + @koa/router,
- * bench/http-throughput) cannot spare. The context gets what `routes()` sets
- * (`params`, `captures`, `matched`, `_matchedRoute`…), so `allowedMethods()`
- * and middleware written for @koa/router work as before. Every controller
- * layer ends in its route handler, which never calls `next`: of several
- * matching layers, only the first one could answer, as with `routes()`.
+ * bench/http-throughput) cannot spare. For the same reason a route without
+ * parameters is found by its exact path in a map, without testing every
+ * route's pattern, when no route registered before it matches that path.
+ * The context gets what `routes()` sets (`params`, `captures`, `matched`,
+ * `_matchedRoute`…), so `allowedMethods()` and middleware written for
+ * @koa/router work as before. Every controller layer ends in its route
+ * handler, which never calls `next`: of several matching layers, only the
+ * first one could answer, as with `routes()`.
  */
 function controllerRoutes(router: Router): Middleware {
   type Layer = Router['stack'][number];
-  const chains = new Map<Layer, (ctx: Context, next: Next) => Promise<unknown>>();
+  type Chain = (ctx: Context, next: Next) => Promise<unknown>;
+  type Routing = Context & {
+    matched?: Layer[];
+    captures?: string[];
+    routerPath?: string;
+    routerName?: string;
+    _matchedRoute?: string;
+    _matchedRouteName?: string;
+  };
+  const chains = new Map<Layer, Chain>();
   for (const layer of router.stack) chains.set(layer, compose(layer.stack as Middleware[]));
-  return (ctx, next) => {
-    const routing = ctx as Context & {
-      matched?: Layer[];
-      captures?: string[];
-      routerPath?: string;
-      routerName?: string;
-      _matchedRoute?: string;
-      _matchedRouteName?: string;
-    };
+  // method → exact path → the layer `router.match` would pick first, and every layer matching the path.
+  const exact = new Map<string, Map<string, { layer: Layer; matched: Layer[] }>>();
+  for (const layer of router.stack) {
+    const path = layer.path;
+    if (typeof path !== 'string' || layer.paramNames.length > 0 || !layer.match(path)) continue;
+    const matched = router.stack.filter((l) => l.match(path));
+    for (const method of layer.methods) {
+      if (matched.find((l) => l.methods.includes(method)) !== layer) continue;
+      if (!exact.has(method)) exact.set(method, new Map());
+      exact.get(method)?.set(path, { layer, matched });
+    }
+  }
+  const enter = (ctx: Routing, layer: Layer, path: string, captures: string[], next: Next): Promise<unknown> => {
+    ctx.captures = captures;
+    ctx.params = (ctx.request as { params?: unknown }).params = layer.params(path, captures, ctx.params);
+    ctx.routerPath = layer.path as string;
+    ctx.routerName = layer.name || undefined;
+    ctx._matchedRoute = layer.path as string;
+    if (layer.name) ctx._matchedRouteName = layer.name;
+    return (chains.get(layer) as Chain)(ctx, next);
+  };
+  return (ctx: Routing, next) => {
     const path = ctx.path;
+    ctx.router = router;
+    const hit = exact.get(ctx.method)?.get(path);
+    if (hit) {
+      if (ctx.matched) ctx.matched.push(...hit.matched);
+      else ctx.matched = hit.matched.slice();
+      ctx.routeMatched = true;
+      return enter(ctx, hit.layer, path, [], next);
+    }
     const found = router.match(path, ctx.method);
-    if (routing.matched) routing.matched.push(...found.path);
-    else routing.matched = found.path;
-    routing.router = router;
-    routing.routeMatched = found.route;
+    if (ctx.matched) ctx.matched.push(...found.path);
+    else ctx.matched = found.path;
+    ctx.routeMatched = found.route;
     const layer = found.route ? found.pathAndMethod.find((l) => l.methods.length > 0) : undefined;
     if (!layer) return next();
-    const captures = layer.captures(path);
-    routing.captures = captures;
-    routing.params = (ctx.request as { params?: unknown }).params = layer.params(path, captures, routing.params);
-    routing.routerPath = layer.path as string;
-    routing.routerName = layer.name || undefined;
-    routing._matchedRoute = layer.path as string;
-    if (layer.name) routing._matchedRouteName = layer.name;
-    return (chains.get(layer) as (ctx: Context, next: Next) => Promise<unknown>)(ctx, next);
+    return enter(ctx, layer, path, layer.captures(path), next);
   };
 }
 

@@ -123,39 +123,46 @@ class BatchedFd {
 /**
  * pino's `isoTime` formats a Date for every line; the access log writes one
  * line per request, where that is ~2% of a request's CPU (bench/http-throughput).
- * The part up to the second changes once a second: only the milliseconds
- * are formatted per line. Same output: `,"time":"2026-01-02T03:04:05.678Z"`.
+ * The part up to the second changes once a second and a busy server writes
+ * dozens of lines per millisecond: the field is built once per millisecond.
+ * Same output: `,"time":"2026-01-02T03:04:05.678Z"`.
  */
 function isoTime(): () => string {
   let second = Number.NaN;
   let prefix = '';
+  let last = Number.NaN;
+  let field = '';
   return () => {
     const now = Date.now();
+    if (now === last) return field;
+    last = now;
     const ms = now % 1000;
     if (now - ms !== second) {
       second = now - ms;
       prefix = new Date(second).toISOString().slice(0, 20);
     }
-    return `,"time":"${prefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+    field = `,"time":"${prefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+    return field;
   };
 }
 
 /**
- * Writes info lines whose fields are already serialised, with the logger's
- * level, time and base fields, in pino's own layout, straight to its stream.
- * For the per-request access log only: pino's generic serialisation is ~4 µs
- * of a request and the HTTP throughput target (≥ 0.85× bare koa + router,
- * bench/http-throughput) cannot afford it. No mixin runs, so callers use it
- * only when tracing is off (no trace ids to add).
+ * Writes info lines with message `msg` whose fields are already serialised,
+ * with the logger's level, time and base fields, in pino's own layout,
+ * straight to its stream. For the per-request access log only: pino's
+ * generic serialisation is ~4 µs of a request and the HTTP throughput target
+ * (≥ 0.85× bare koa + router, bench/http-throughput) cannot afford it. No
+ * mixin runs, so callers use it only when tracing is off (no trace ids to add).
  */
-export function rawInfoWriter(logger: Logger): (fields: string, msg: string) => void {
+export function rawInfoWriter(logger: Logger, msg: string): (fields: string) => void {
   const time = isoTime();
   const target = logger as unknown as Record<symbol, unknown>;
   const stream = target[pino.symbols.streamSym] as { write(line: string): unknown };
   const bindings = target[pino.symbols.chindingsSym] as string;
-  return (fields, msg) => {
+  const end = `,"msg":${JSON.stringify(msg)}}\n`;
+  return (fields) => {
     if (logger.levelVal > 30) return; // info is off
-    stream.write(`{"level":"info"${time()}${bindings},${fields},"msg":${JSON.stringify(msg)}}\n`);
+    stream.write(`{"level":"info"${time()}${bindings},${fields}${end}`);
   };
 }
 

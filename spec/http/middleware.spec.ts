@@ -25,6 +25,17 @@ describe('http middleware and the koa escape hatch', () => {
     });
   });
 
+  it('matches routes in the order they are declared, routes without parameters too', async () => {
+    expect(await (await server.request('/open/trail')).json()).to.deep.equal({ trail: ['app'] });
+    expect(await (await server.request('/open/ada')).json()).to.deep.equal({ name: 'ada' });
+    expect(await (await server.request('/open/late')).json()).to.deep.equal({ name: 'late' });
+    expect(await (await server.request('/OPEN/TRAIL/')).json(), 'case and trailing slash as @koa/router').to.deep.equal(
+      {
+        trail: ['app'],
+      },
+    );
+  });
+
   it('answers HEAD on a GET route with its headers and no body', async () => {
     const res = await server.request('/users/1', { method: 'HEAD' });
     expect(res.status).to.equal(200);

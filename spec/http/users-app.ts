@@ -87,6 +87,17 @@ export class OpenController {
   trail(ctx: Context): { trail: string[] } {
     return { trail: ctx.state.trail as string[] };
   }
+
+  @Get('/:name')
+  named(ctx: Context): { name: string } {
+    return { name: ctx.params.name as string };
+  }
+
+  /** Never reached: `/:name`, declared first, matches `/open/late` too (as with @koa/router). */
+  @Get('/late')
+  late(): { late: true } {
+    return { late: true };
+  }
 }
 
 /** The escape hatch: the koa app and router are injectable before PreRun. */
