@@ -184,6 +184,11 @@ describe('configuration: node-config files, NODE_CONFIG and environment override
           /^dionysus\.htp: \{"port":8080\} is not a framework key \(known here: http, grpc, admin, log, [a-zA-Z, ]+\) \(from config[\\/]default\.json\)$/,
       },
       {
+        what: 'a negative log flush interval',
+        env: { NODE_CONFIG: '{"dionysus":{"log":{"flushIntervalMs":-5}}}' },
+        problem: 'dionysus.log.flushIntervalMs: -5 is not a number of milliseconds (0 or more) (from $NODE_CONFIG)',
+      },
+      {
         what: 'a bad LOG_LEVEL',
         env: { LOG_LEVEL: 'loud' },
         problem:
