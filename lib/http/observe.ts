@@ -27,6 +27,15 @@ const REQUEST_ID = /^[\w.:/+=-]{1,128}$/;
 const QUIET = /^\/(?:healthx(?:[/?]|$)|metrics(?:\?|$))/;
 /** What the body parser reads; other methods never have a body parsed, as with @koa/bodyparser. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+/** @koa/bodyparser's JSON types: other bodies are left unread, `ctx.request.body` undefined. */
+const JSON_TYPES = [
+  'application/json',
+  'application/json-patch+json',
+  'application/vnd.api+json',
+  'application/csp-report',
+  'application/reports+json',
+  'application/scim+json',
+];
 
 /**
  * The one framework middleware of every request, ahead of the command's own:
@@ -176,13 +185,16 @@ function statusText(status: number): string {
 
 /**
  * JSON bodies up to the limit; errors say what is wrong with the body, never a
- * parser's internals. The parser and its dependencies (~2 MB of heap) load
+ * parser's internals. A request without a JSON body keeps `ctx.request.body`
+ * undefined (@koa/bodyparser would set `{}`, which a handler cannot tell
+ * from an empty JSON object), so the handler can answer 415. The parser and its dependencies (~2 MB of heap) load
  * with the first request that may carry a body: a GET-only service never
  * pays for them, and a smaller heap is a faster one (bench/http-throughput).
  */
 function jsonBody(limit: number): (ctx: Context, next: Next) => Promise<void> {
   let parse: Middleware | undefined;
   return async (ctx, next) => {
+    if (!ctx.is(JSON_TYPES)) return next();
     parse ??= (require('@koa/bodyparser') as typeof import('@koa/bodyparser')).bodyParser({
       enableTypes: ['json'],
       jsonLimit: limit,

@@ -45,6 +45,18 @@ describe('the sample http command, in-process', () => {
     expect(await res.json()).to.deep.equal(body);
   });
 
+  it('POST /echo answers 415 naming what it needs to a body that is not JSON, or to no body', async () => {
+    for (const init of [
+      { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"a":1}' },
+      { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' },
+      { method: 'POST' },
+    ]) {
+      const res = await server.request('/echo', init);
+      expect(res.status, JSON.stringify(init)).to.equal(415);
+      expect(await res.json()).to.include({ error: 'send a JSON body with content-type application/json' });
+    }
+  });
+
   it('GET /slow?ms=N answers 200 after N ms', async () => {
     const started = performance.now();
     const res = await server.request('/slow?ms=150');
