@@ -73,15 +73,12 @@ export function observe(options: ObserveOptions): Middleware {
   const logAll = accessLogSampleRate >= 1;
   const logSome = accessLogSampleRate > 0;
 
-  /** Health routes, the body, then the rest of the chain. */
-  const dispatch = (ctx: Context, next: Next): Promise<void> => {
-    const req = ctx.req;
-    if (req.url?.startsWith('/healthx/')) return healthx(ctx, next) as Promise<void>;
-    return BODY_METHODS.has(req.method as string) ? parse(ctx, next) : next();
-  };
+  /** Health routes, the body, then the rest of the chain; a synchronous throw becomes a rejection. */
   const guarded = (ctx: Context, next: Next): Promise<void> => {
     try {
-      return dispatch(ctx, next);
+      const req = ctx.req;
+      if (req.url?.startsWith('/healthx/')) return healthx(ctx, next) as Promise<void>;
+      return BODY_METHODS.has(req.method as string) ? parse(ctx, next) : next();
     } catch (error) {
       return Promise.reject(error);
     }

@@ -238,7 +238,7 @@ function routeHandler(route: RoutePlan, instance: Record<string, (ctx: Context) 
     if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
       return (result as PromiseLike<unknown>).then((value) => respond(ctx, value));
     respond(ctx, result);
-    return undefined as unknown as Promise<void>;
+    return undefined;
   };
 }
 
