@@ -47,7 +47,7 @@ function request(
 ): Promise<Response> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1' });
-    const chunks: Buffer[] = [];
+    let received = Buffer.alloc(0);
     socket.setTimeout(timeoutMs, () =>
       socket.destroy(new Error(`no answer from 127.0.0.1:${port} within ${timeoutMs} ms`)),
     );
@@ -55,22 +55,43 @@ function request(
       const extra = Object.entries(headers)
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('');
-      socket.end(
+      // write, not end: a half-closed socket makes Node's HTTP server abort a response that is not
+      // ready within the same tick (any check that awaits I/O). `connection: close` ends it instead.
+      socket.write(
         `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: close\r\ncontent-length: 0\r\n${extra}\r\n`,
       );
     });
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const settle = (ended: boolean): boolean => {
+      const response = parse(received, ended);
+      if (response === undefined) return false;
+      socket.destroy();
+      resolve(response);
+      return true;
+    };
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      settle(false);
+    });
     socket.on('error', (error: NodeJS.ErrnoException) =>
       reject(new Error(error.code === 'ECONNREFUSED' ? `nothing listens on 127.0.0.1:${port}` : error.message)),
     );
     socket.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const match = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-      if (!match) return reject(new Error(`not an HTTP answer from 127.0.0.1:${port}`));
-      const split = text.indexOf('\r\n\r\n');
-      resolve({ status: Number(match[1]), body: split >= 0 ? text.slice(split + 4) : '' });
+      if (!settle(true)) reject(new Error(`not an HTTP answer from 127.0.0.1:${port}`));
     });
   });
+}
+
+/** The status and body once the whole answer has arrived (by its content-length, else at the end); undefined before. */
+function parse(received: Buffer, ended: boolean): Response | undefined {
+  const split = received.indexOf('\r\n\r\n');
+  if (split < 0) return undefined;
+  const head = received.subarray(0, split).toString('latin1');
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+  if (!match) return undefined;
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  const body = received.subarray(split + 4);
+  if (length ? body.length < Number(length[1]) : !ended) return undefined;
+  return { status: Number(match[1]), body: body.toString('utf8') };
 }
 
 /** A string field of a JSON body (the report's `reason`, an error's `error`), if there is one. */

@@ -34,6 +34,7 @@ export async function startGrpc(env: Readonly<Record<string, string | undefined>
     env: {
       ...withoutShellConfig(),
       SAMPLE_DEPENDENCY_DOWN: undefined,
+      SAMPLE_DEPENDENCY_LATENCY_MS: undefined,
       GRPC_PORT: '0',
       ADMIN_PORT: '0',
       DIONYSUS_RUNTIME_DIR: dir,

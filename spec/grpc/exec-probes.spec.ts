@@ -32,6 +32,12 @@ describe('exec probes against a grpc command (real processes)', () => {
     expect(after.line).to.equal(`readiness failed: no running command found in ${dir}`);
   });
 
+  it('pass readiness while its check awaits a slow dependency', async () => {
+    const { dir } = await startGrpc({ SAMPLE_DEPENDENCY_LATENCY_MS: '300' });
+    const run = await probe(dir, ['readiness']);
+    expect([run.code, run.line]).to.deep.equal([0, 'readiness ok']);
+  });
+
   it('fail readiness (exit 1, saying NOT_SERVING) while a readiness check fails; liveness passes', async () => {
     const { dir } = await startGrpc({ SAMPLE_DEPENDENCY_DOWN: '1' });
     const [readiness, liveness] = await Promise.all([probe(dir, ['readiness']), probe(dir, ['liveness'])]);

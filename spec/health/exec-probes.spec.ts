@@ -99,6 +99,20 @@ describe('exec probes against a ctl command', () => {
     expect(readRuntimeFile(descriptorOf(dir))).to.deep.include({ app: 'app', command: 'ctl', transport: 'ctl', pid });
   });
 
+  it('passes readiness while its check awaits a dependency slower than the heartbeat interval', async () => {
+    const { dir } = await startCtl({ env: { SAMPLE_DEPENDENCY_LATENCY_MS: String(2 * HEARTBEAT_MS) } });
+    const run = await probeUntil(dir, ['readiness'], (r) => r.code === 0, { timeoutMs: 3_000 });
+    expect(run.line).to.equal('readiness ok');
+    // And it keeps passing: a slow check never leaves a stale heartbeat behind.
+    await new Promise((resolve) => setTimeout(resolve, 4 * HEARTBEAT_MS));
+    const later = await allProbes(dir);
+    expect(later.map((r) => [r.code, r.line])).to.deep.equal([
+      [0, 'startup ok'],
+      [0, 'liveness ok'],
+      [0, 'readiness ok'],
+    ]);
+  });
+
   it('fails readiness naming the failing check, while liveness and startup still pass', async () => {
     const { dir } = await startCtl({ env: { SAMPLE_DEPENDENCY_DOWN: '1' } });
     const [startup, liveness, readiness] = await allProbes(dir);

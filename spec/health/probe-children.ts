@@ -20,6 +20,7 @@ const CLEAN: Record<string, undefined> = {
   NODE_CONFIG: undefined,
   NODE_ENV: undefined,
   SAMPLE_DEPENDENCY_DOWN: undefined,
+  SAMPLE_DEPENDENCY_LATENCY_MS: undefined,
   KUBERNETES_SERVICE_HOST: undefined,
 };
 

@@ -19,6 +19,16 @@ describe('exec probes against an http command', () => {
     ]);
   });
 
+  it('passes readiness while its check awaits a slow dependency (the probe keeps its socket open for the answer)', async () => {
+    // A real check takes a round trip; a half-closed request socket made the server drop the late answer.
+    const { dir } = await startSample({ env: { SAMPLE_DEPENDENCY_LATENCY_MS: '300' } });
+    const runs = await Promise.all([probe(dir, 'readiness'), probe(dir, 'readiness')]);
+    expect(runs.map((r) => [r.code, r.line])).to.deep.equal([
+      [0, 'readiness ok'],
+      [0, 'readiness ok'],
+    ]);
+  });
+
   it("fails readiness naming the 'dependency' check while it is down; liveness and startup still pass", async () => {
     const { dir } = await startSample({ env: { SAMPLE_DEPENDENCY_DOWN: '1' } });
     const [readiness, liveness, startup] = await Promise.all([

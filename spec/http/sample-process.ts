@@ -22,6 +22,7 @@ const CLEAN: Record<string, undefined> = Object.fromEntries(
     'NODE_ENV',
     'KUBERNETES_SERVICE_HOST',
     'SAMPLE_DEPENDENCY_DOWN',
+    'SAMPLE_DEPENDENCY_LATENCY_MS',
     ...Object.keys(process.env).filter((name) => name.startsWith('OTEL_')),
   ].map((name) => [name, undefined]),
 );

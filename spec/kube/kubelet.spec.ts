@@ -4,6 +4,8 @@ import { DIST, SAMPLE } from '../integration/child.js';
 import { argv, killPods, nodeScript, type PodSpec, startPod } from './kubelet.js';
 import { httpLoad, type Load, Service } from './service.js';
 
+// The sample's checks await a round trip to their dependency, as a real service's do, so its exec probes
+// get their answers late (a probe that only worked with instant answers once passed here).
 const app = nodeScript(SAMPLE);
 const ignoresSigterm = nodeScript(join(DIST, 'spec', 'kube', 'fixtures', 'ignores-sigterm.js'));
 
