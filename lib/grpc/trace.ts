@@ -1,5 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 const getter = {
   keys: (carrier: Metadata) => Object.keys(carrier.getMap()),
@@ -14,7 +14,8 @@ const getter = {
  * metadata; returns what ends the span with the call's status code.
  */
 export function traceCall(call: { metadata: Metadata }, path: string, run: () => void): (code: number) => void {
-  const parent = propagation.extract(context.active(), call.metadata, getter);
+  // From the root, never from the context the server started in: each call is its own trace unless its metadata continues one.
+  const parent = propagation.extract(ROOT_CONTEXT, call.metadata, getter);
   const [, service, method] = path.split('/');
   const span = trace
     .getTracer('dionysus')

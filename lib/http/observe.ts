@@ -93,9 +93,7 @@ export function observe(options: ObserveOptions): Middleware {
     // sent before the request body was read (413, an early 401), or the connection waits for a body
     // nobody reads; either way the drain would wait for that connection until the budget runs out.
     if (!res.headersSent && (draining() || !req.complete)) res.setHeader('connection', 'close');
-    const url = req.url as string;
-    // Only /h… and /m… can be quiet: most requests skip the pattern.
-    if ((url.charCodeAt(1) === 104 || url.charCodeAt(1) === 109) && QUIET.test(url)) return;
+    if (isQuiet(req.url as string)) return;
     const ms = performance.now() - start;
     // Microsecond precision: a shorter number, and ~0.1 µs less to format than all 17 digits.
     const durationMs = Math.round(ms * 1000) / 1000;
@@ -121,13 +119,14 @@ export function observe(options: ObserveOptions): Middleware {
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
     ctx.res.setHeader('x-request-id', requestId);
-    if (trace) {
+    // Health and metrics traffic (kubelet probes every few seconds) makes no spans.
+    if (trace && !isQuiet(ctx.req.url as string)) {
       const handled = (): Promise<void> =>
         guarded(ctx, next).then(
           () => bareStatus(ctx),
           (error: unknown) => failed(ctx, error, logger),
         );
-      return trace(ctx, handled).then(() => finish(ctx, start, requestId));
+      return trace(ctx, handled, () => finish(ctx, start, requestId));
     }
     // One promise reaction per request: errors mapped and the request finished in the same step.
     return guarded(ctx, next).then(
@@ -141,6 +140,12 @@ export function observe(options: ObserveOptions): Middleware {
       },
     );
   };
+}
+
+/** The framework's own routes (health, metrics): no access log line, no request metrics, no span. */
+function isQuiet(url: string): boolean {
+  // Only /h… and /m… can be quiet: most requests skip the pattern.
+  return (url.charCodeAt(1) === 104 || url.charCodeAt(1) === 109) && QUIET.test(url);
 }
 
 /** koa answers unmatched routes with a bare 404 (and the router with a bare 405): give them a body. */

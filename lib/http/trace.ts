@@ -1,9 +1,15 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Context } from 'koa';
 
-/** Runs a request inside a server span, continuing the caller's W3C trace context. */
-export async function traceRequest(ctx: Context, next: () => Promise<void>): Promise<void> {
-  const parent = propagation.extract(context.active(), ctx.headers);
+/**
+ * Runs a request inside a server span: a new trace, or the caller's when it
+ * sends W3C trace context. Never a child of whatever context the server was
+ * started in (the server-start hook's span), or every request of a process
+ * would share one trace. `after` (the access log line) runs inside the span,
+ * so its trace ids are the request's.
+ */
+export async function traceRequest(ctx: Context, next: () => Promise<void>, after: () => void): Promise<void> {
+  const parent = propagation.extract(ROOT_CONTEXT, ctx.headers);
   const span = trace
     .getTracer('dionysus')
     .startSpan(
@@ -11,8 +17,9 @@ export async function traceRequest(ctx: Context, next: () => Promise<void>): Pro
       { kind: SpanKind.SERVER, attributes: { 'http.request.method': ctx.method, 'url.path': ctx.path } },
       parent,
     );
+  const active = trace.setSpan(parent, span);
   try {
-    await context.with(trace.setSpan(parent, span), next);
+    await context.with(active, next);
   } finally {
     const route = (ctx as { _matchedRoute?: string })._matchedRoute;
     if (route) {
@@ -21,6 +28,10 @@ export async function traceRequest(ctx: Context, next: () => Promise<void>): Pro
     }
     span.setAttribute('http.response.status_code', ctx.status);
     if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end();
+    try {
+      context.with(active, after);
+    } finally {
+      span.end();
+    }
   }
 }

@@ -222,10 +222,9 @@ class Run {
     const before = this.#errors.length;
     events.emit({ type: 'phase:start', phase: 'run', command: command.name });
     let handle: RunHandle | undefined;
-    let label = `${command.cls.name}.${command.run}`;
-    const startRun = async (): Promise<void> => {
-      const runner = await this.#o.runner();
-      if (!command.run) label = `${command.cls.name} (${runner.label})`;
+    // A @Run method is the hook (`Cls.run`); a server's hook is named by its runner, e.g. `Cls (http server)`.
+    let label = command.run ? `${command.cls.name}.${command.run}` : `${command.cls.name} (${command.server} server)`;
+    const startRun = async (runner: ServerRunner): Promise<void> => {
       const context = {
         plan: this.#o.plan,
         command,
@@ -236,18 +235,31 @@ class Run {
         clock,
         signal: runAbort.signal,
       };
-      const around = this.#context.aroundHook;
-      handle = await (around ? around(label, 'run', () => runner.start(context)) : runner.start(context));
+      handle = await runner.start(context);
     };
     if (command.run) {
       events.emit({ type: 'hook:start', phase: 'run', hook: label, command: command.name });
       try {
-        await startRun();
+        const runner = await this.#o.runner();
+        const around = this.#context.aroundHook;
+        await (around ? around(label, 'run', () => startRun(runner)) : startRun(runner));
       } catch (error) {
         this.#errors.push(asHookError(label, 'run', error));
       }
     } else {
-      await this.#invoke(() => label, 'run', this.#settings.hooks.timeoutMs, startRun);
+      let runner: ServerRunner | undefined;
+      let failure: unknown;
+      try {
+        runner = await this.#o.runner();
+        label = `${command.cls.name} (${runner.label})`;
+      } catch (error) {
+        failure = error;
+      }
+      // The hook's name is known before it starts: its events and its span carry the same one.
+      await this.#invoke(label, 'run', this.#settings.hooks.timeoutMs, () => {
+        if (!runner) throw failure;
+        return startRun(runner);
+      });
     }
     if (handle) {
       if (!this.#stop.aborted) events.emit({ type: 'state', state: 'running', command: command.name });

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Container } from 'inversify';
 import type { DeepPartial } from '../app.js';
 import type { FrameworkSettings } from '../config/defaults.js';
@@ -17,6 +18,8 @@ export interface TestServerOptions {
   container?: Container;
   settings?: DeepPartial<FrameworkSettings>;
   env?: NodeJS.ProcessEnv;
+  /** Turns tracing on, exporting to this exporter (e.g. `InMemorySpanExporter`). */
+  spanExporter?: SpanExporter;
 }
 
 /** A server command running in-process on ephemeral ports. */
@@ -65,6 +68,7 @@ export async function startServer(
     signals,
     settings: settings as DeepPartial<FrameworkSettings>,
     ...(options.env ? { env: options.env } : {}),
+    ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
     onEvent: (event) => {
       events.push(event);
       if ((event.type === 'state' && event.state === 'running') || event.type === 'exit') ready();

@@ -1,0 +1,83 @@
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { expect } from 'chai';
+import { startServer } from 'dionysus/testing';
+import { OrdersApp } from '../fixtures/orders/app.js';
+import { type LogRecord, logRecords } from './logs.js';
+
+interface Traced {
+  readonly spans: ReadableSpan[];
+  readonly logs: LogRecord[];
+}
+
+/** Starts the orders service with an in-memory exporter, sends the requests, stops it. */
+async function traced(requests: readonly [path: string, init?: RequestInit][]): Promise<Traced> {
+  const exporter = new InMemorySpanExporter();
+  const server = await startServer(OrdersApp, 'http', { spanExporter: exporter });
+  let stdout = '';
+  try {
+    for (const [path, init] of requests) await (await server.request(path, init)).arrayBuffer();
+  } finally {
+    ({ stdout } = await server.stop());
+  }
+  return { spans: exporter.getFinishedSpans(), logs: logRecords(stdout) };
+}
+
+const serverSpans = (spans: readonly ReadableSpan[]): ReadableSpan[] =>
+  spans.filter((span) => span.attributes['http.request.method'] !== undefined);
+
+describe('http tracing: a trace per request', () => {
+  it('starts a new trace for each request that carries no trace context', async () => {
+    const { spans } = await traced([['/orders/1'], ['/orders/1']]);
+    const requests = serverSpans(spans);
+    expect(requests.map((span) => span.name)).to.deep.equal(['GET /orders/:id', 'GET /orders/:id']);
+    const [first, second] = requests as [ReadableSpan, ReadableSpan];
+    expect(first.spanContext().traceId).to.not.equal(second.spanContext().traceId);
+    // Roots of their own traces, not children of the span that started the server.
+    for (const span of requests) expect(span.parentSpanContext, span.name).to.equal(undefined);
+    const runTrace = spans.find((span) => span.name === 'orders http')?.spanContext().traceId;
+    expect(runTrace).to.be.a('string');
+    for (const span of requests) expect(span.spanContext().traceId).to.not.equal(runTrace);
+  });
+
+  it("continues the caller's trace when the request carries traceparent", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parent = '00f067aa0ba902b7';
+    const { spans } = await traced([['/orders/1', { headers: { traceparent: `00-${traceId}-${parent}-01` } }]]);
+    const [span] = serverSpans(spans);
+    expect(span?.spanContext().traceId).to.equal(traceId);
+    expect(span?.parentSpanContext?.spanId).to.equal(parent);
+  });
+
+  it("writes the request span's ids on the access log line and on the lines the handler logs", async () => {
+    const { spans, logs } = await traced([['/orders/1'], ['/orders/2']]);
+    const requests = serverSpans(spans);
+    const access = logs.filter((line) => line.msg === 'request');
+    const handler = logs.filter((line) => line.msg === 'looking up order');
+    expect(access).to.have.length(2);
+    expect(handler).to.have.length(2);
+    requests.forEach((span, i) => {
+      const ids = { trace_id: span.spanContext().traceId, span_id: span.spanContext().spanId };
+      expect(access[i], 'access line').to.include(ids);
+      expect(handler[i], 'handler line').to.include(ids);
+    });
+  });
+
+  it('makes no span for health and metrics routes, which the kubelet and Prometheus call all the time', async () => {
+    const { spans, logs } = await traced([
+      ['/healthx/readiness'],
+      ['/healthx/liveness'],
+      ['/healthx/startup'],
+      ['/orders/1'],
+    ]);
+    expect(serverSpans(spans).map((span) => span.attributes['url.path'])).to.deep.equal(['/orders/1']);
+    expect(logs.filter((line) => line.msg === 'request').map((line) => line.path)).to.deep.equal(['/orders/1']);
+  });
+
+  it('names the server-start span after the runner, never `<Command>.undefined`', async () => {
+    const { spans } = await traced([]);
+    const names = spans.map((span) => span.name);
+    expect(names).to.include('OrdersHttp (http server)');
+    expect(names.filter((name) => name.includes('undefined'))).to.deep.equal([]);
+    expect(names.filter((name) => name === 'OrdersHttp (http server)')).to.have.length(1);
+  });
+});
