@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { Context, Middleware, Next } from 'koa';
+import type { Readable } from 'node:stream';
+import Koa, { type Context, type Middleware, type Next } from 'koa';
 import type { Logger } from 'pino';
 import { rawInfoWriter } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -20,6 +21,11 @@ export interface ObserveOptions {
   readonly healthx: Middleware;
   /** JSON request bodies larger than this get 413. */
   readonly bodyLimitBytes: number;
+  /**
+   * The route template a path belongs to, whatever the method, for answers
+   * given before or without a route handler (a bad body, 405, OPTIONS).
+   */
+  readonly templateOf: (path: string, method: string) => string | undefined;
 }
 
 const REQUEST_ID = /^[\w.:/+=-]{1,128}$/;
@@ -85,8 +91,8 @@ export function observe(options: ObserveOptions): Middleware {
   };
   const trace = options.tracing ? (require('./trace.js') as typeof import('./trace.js')).traceRequest : undefined;
 
-  /** After the response is decided, before koa writes it. */
-  const finish = (ctx: Context, start: number, requestId: string): void => {
+  /** After the response is decided, before koa writes it (a stream: once it is written or failed). */
+  const finish = (ctx: Context, start: number, requestId: string, failedStatus?: number): void => {
     const { req, res } = ctx;
     // Decided when the response is about to be written, not when the request came in: a request in
     // flight when the drain starts must close its keep-alive connection too, and so must an answer
@@ -97,9 +103,10 @@ export function observe(options: ObserveOptions): Middleware {
     const ms = performance.now() - start;
     // Microsecond precision: a shorter number, and ~0.1 µs less to format than all 17 digits.
     const durationMs = Math.round(ms * 1000) / 1000;
-    const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
     const method = req.method as string;
-    const status = res.statusCode;
+    const route =
+      (ctx as { _matchedRoute?: string })._matchedRoute ?? options.templateOf(ctx.path, method) ?? 'unmatched';
+    const status = failedStatus ?? res.statusCode;
     record?.(method, route, status, ms / 1000);
     if (logAll || (logSome && Math.random() < accessLogSampleRate)) {
       if (raw) {
@@ -113,6 +120,37 @@ export function observe(options: ObserveOptions): Middleware {
     }
   };
 
+  /**
+   * The handler's answer made ready to write: a JSON body is serialised here,
+   * not by koa, so a body that cannot be (a BigInt, a cycle, too deep) is a
+   * mapped 500 like any other failure; a stream body is piped here, so one
+   * that fails is logged and counted. Resolves to the status to record when
+   * it differs from the one sent (a stream that failed after its headers).
+   */
+  const answered = (ctx: Context): Promise<number | undefined> | undefined => {
+    bareStatus(ctx);
+    const body = ctx.body;
+    if (body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return undefined;
+    if (typeof (body as Readable).pipe === 'function') return pipeBody(ctx, body as Readable, logger);
+    // Web streams, Blobs and Responses are left to koa.
+    if (body instanceof ReadableStream || body instanceof Blob || body instanceof Response) return undefined;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(body);
+    } catch (error) {
+      failed(
+        ctx,
+        new Error(`the response body cannot be serialised as JSON: ${messageOf(error)}`, { cause: error }),
+        logger,
+      );
+      return undefined;
+    }
+    if (json === undefined) failed(ctx, new Error('the response body serialises to nothing as JSON'), logger);
+    // The type stays the JSON one koa set for the object.
+    else ctx.body = json;
+    return undefined;
+  };
+
   return function dionysusRequest(ctx: Context, next: Next): Promise<void> {
     const start = performance.now();
     const incoming = ctx.req.headers['x-request-id'];
@@ -121,17 +159,28 @@ export function observe(options: ObserveOptions): Middleware {
     ctx.res.setHeader('x-request-id', requestId);
     // Health and metrics traffic (kubelet probes every few seconds) makes no spans.
     if (trace && !isQuiet(ctx.req.url as string)) {
+      let failedStatus: number | undefined;
       const handled = (): Promise<void> =>
         guarded(ctx, next).then(
-          () => bareStatus(ctx),
+          () => {
+            const streaming = answered(ctx);
+            if (streaming)
+              return streaming.then((status) => {
+                failedStatus = status;
+              });
+          },
           (error: unknown) => failed(ctx, error, logger),
         );
-      return trace(ctx, handled, () => finish(ctx, start, requestId));
+      return trace(ctx, handled, () => {
+        finish(ctx, start, requestId, failedStatus);
+        return failedStatus ?? ctx.res.statusCode;
+      });
     }
     // One promise reaction per request: errors mapped and the request finished in the same step.
     return guarded(ctx, next).then(
       () => {
-        bareStatus(ctx);
+        const streaming = answered(ctx);
+        if (streaming) return streaming.then((status) => finish(ctx, start, requestId, status));
         finish(ctx, start, requestId);
       },
       (error: unknown) => {
@@ -163,22 +212,89 @@ function bareStatus(ctx: Context): void {
 /** Maps errors to statuses and JSON bodies; internal messages and stacks never reach the client. */
 function failed(ctx: Context, error: unknown, logger: Logger): void {
   const { status, message } = classify(error);
-  ctx.status = status;
+  // A failed answer replaces whatever the handler had set (a half-built body, its content type).
   ctx.body = { error: message, requestId: ctx.state.requestId };
+  ctx.status = status;
   if (status >= 500) {
     logger.error(
       { err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
-      `request failed: ${error instanceof Error ? error.message : String(error)}`,
+      `request failed: ${messageOf(error)}`,
     );
   }
 }
 
+/**
+ * Only the framework's HttpError and koa's own (`ctx.throw`, http-errors)
+ * choose the status and what the client reads. Any other error is a 500,
+ * whatever it carries: a downstream client's error with `status: 401` or
+ * `expose: true` must not answer 401 or show its message (a connection
+ * string, a host) to the caller.
+ */
 function classify(error: unknown): { status: number; message: string } {
-  const e = error as { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown } | null;
-  const raw = e?.status ?? e?.statusCode;
-  const status = typeof raw === 'number' && raw >= 400 && raw <= 599 ? raw : 500;
-  const expose = e?.expose === true && typeof e.message === 'string';
-  return { status, message: expose ? (e.message as string) : statusText(status) };
+  if (error instanceof HttpError || isKoaHttpError(error)) {
+    const { status, expose, message } = error as { status: number; expose: boolean; message: string };
+    const code = status >= 400 && status <= 599 ? status : 500;
+    return { status: code, message: expose ? message : statusText(code) };
+  }
+  return { status: 500, message: statusText(500) };
+}
+
+/**
+ * An error made by koa's `ctx.throw` / http-errors, by its prototype: koa 3
+ * makes `instanceof HttpError` true for any Error whose `status` equals its
+ * `statusCode` and has a boolean `expose`, which a client library's error can.
+ */
+function isKoaHttpError(error: unknown): boolean {
+  return Function.prototype[Symbol.hasInstance].call(Koa.HttpError, error);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Writes a stream body. koa's pipeline would destroy the connection on a
+ * stream error, before any answer and without a log line; here a stream that
+ * fails before its first byte gets the mapped JSON 500, one that fails later
+ * ends the connection (the client sees a truncated answer), and both are
+ * logged with the stack and counted as 500.
+ */
+function pipeBody(ctx: Context, body: Readable, logger: Logger): Promise<number | undefined> | undefined {
+  const { res } = ctx;
+  // HEAD and bodiless statuses: koa answers them without the body (and destroys the stream).
+  if (ctx.method === 'HEAD' || ctx.status === 204 || ctx.status === 304) return undefined;
+  ctx.respond = false;
+  return new Promise((resolve) => {
+    let failure: number | undefined;
+    body.once('error', (error: Error) => {
+      failure = 500;
+      body.unpipe(res);
+      if (res.headersSent) {
+        logger.error(
+          { err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
+          `request failed: the response stream failed after its headers were sent: ${error.message}`,
+        );
+        res.destroy();
+        resolve(failure);
+        return;
+      }
+      for (const name of res.getHeaderNames())
+        if (name !== 'x-request-id' && name !== 'connection') res.removeHeader(name);
+      failed(ctx, error, logger);
+      const json = JSON.stringify(ctx.body);
+      res.statusCode = 500;
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.setHeader('content-length', Buffer.byteLength(json));
+      res.end(json);
+    });
+    // A client that leaves early: stop reading the source.
+    res.once('close', () => {
+      if (!body.destroyed) body.destroy();
+      resolve(failure);
+    });
+    res.statusCode = ctx.status;
+    body.pipe(res);
+  });
 }
 
 function statusText(status: number): string {
@@ -196,10 +312,13 @@ function statusText(status: number): string {
 function jsonBody(limit: number): (ctx: Context, next: Next) => Promise<void> {
   let parse: Middleware | undefined;
   return async (ctx, next) => {
-    if (!ctx.is(JSON_TYPES)) return next();
+    // No body at all (content-length 0): nothing to parse, `ctx.request.body` stays undefined.
+    if (ctx.req.headers['content-length'] === '0' || !ctx.is(JSON_TYPES)) return next();
     parse ??= (require('@koa/bodyparser') as typeof import('@koa/bodyparser')).bodyParser({
       enableTypes: ['json'],
       jsonLimit: limit,
+      // Any JSON value is a valid body (RFC 8259): null, 42 and "s" too, not only objects and arrays.
+      jsonStrict: false,
       encoding: 'utf-8',
     }) as unknown as Middleware;
     // The parser calls on unless it answered itself (499 for a request its client already closed).
@@ -214,6 +333,9 @@ function jsonBody(limit: number): (ctx: Context, next: Next) => Promise<void> {
       if (status === 415) throw new HttpError(415, 'unsupported content encoding');
       throw new HttpError(400, 'request body is not valid JSON');
     }
-    if (parsed) await next();
+    if (!parsed) return;
+    // A chunked body that turned out empty: no body, as with content-length 0.
+    if ((ctx.request as { rawBody?: string }).rawBody === '') (ctx.request as { body?: unknown }).body = undefined;
+    await next();
   };
 }

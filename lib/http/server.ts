@@ -27,6 +27,8 @@ import { observe } from './observe.js';
  */
 class DrainState {
   draining = false;
+  /** The route template of a path, once the runner has mounted the routes. */
+  templateOf: (path: string, method: string) => string | undefined = () => undefined;
 }
 
 /**
@@ -58,6 +60,7 @@ export function httpStep(): FrameworkStep {
           draining: () => drain.draining,
           healthx: healthx(container.get(Health), settings.http.controlToken, logger),
           bodyLimitBytes: settings.http.bodyLimitBytes,
+          templateOf: (path, method) => drain.templateOf(path, method),
         }),
       );
       for (const middleware of command.middleware) app.use(middleware as Middleware);
@@ -86,6 +89,7 @@ export function httpRunner(): ServerRunner {
       const raw = container.get(Router);
       app.use(controllerRoutes(routes)).use(routes.allowedMethods());
       app.use(raw.routes()).use(raw.allowedMethods());
+      drain.templateOf = (path, method) => templateOf(routes, path, method) ?? templateOf(raw, path, method);
 
       const server = createServer(app.callback());
       server.keepAliveTimeout = settings.http.keepAliveTimeoutMs;
@@ -240,6 +244,24 @@ function routeHandler(route: RoutePlan, instance: Record<string, (ctx: Context) 
     respond(ctx, result);
     return undefined;
   };
+}
+
+/**
+ * The template of the route that answers `path` for `method`, else of the
+ * first route of that path with any method (a 405 or OPTIONS answer). Only
+ * answers given without a route handler ask: a bad body, 405, 404.
+ */
+interface Matching {
+  match(
+    path: string,
+    method: string,
+  ): { path: { methods: string[]; path: unknown }[]; pathAndMethod: { methods: string[]; path: unknown }[] };
+}
+
+function templateOf(router: Matching, path: string, method: string): string | undefined {
+  const found = router.match(path, method);
+  const layer = found.pathAndMethod.find((l) => l.methods.length > 0) ?? found.path.find((l) => l.methods.length > 0);
+  return typeof layer?.path === 'string' ? layer.path : undefined;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

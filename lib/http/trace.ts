@@ -6,9 +6,9 @@ import type { Context } from 'koa';
  * sends W3C trace context. Never a child of whatever context the server was
  * started in (the server-start hook's span), or every request of a process
  * would share one trace. `after` (the access log line) runs inside the span,
- * so its trace ids are the request's.
+ * so its trace ids are the request's, and returns the status it recorded.
  */
-export async function traceRequest(ctx: Context, next: () => Promise<void>, after: () => void): Promise<void> {
+export async function traceRequest(ctx: Context, next: () => Promise<void>, after: () => number): Promise<void> {
   const parent = propagation.extract(ROOT_CONTEXT, ctx.headers);
   const span = trace
     .getTracer('dionysus')
@@ -26,10 +26,10 @@ export async function traceRequest(ctx: Context, next: () => Promise<void>, afte
       span.updateName(`${ctx.method} ${route}`);
       span.setAttribute('http.route', route);
     }
-    span.setAttribute('http.response.status_code', ctx.status);
-    if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     try {
-      context.with(active, after);
+      const status = context.with(active, after);
+      span.setAttribute('http.response.status_code', status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     } finally {
       span.end();
     }
