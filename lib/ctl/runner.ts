@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { Health, PROBES, type Probe } from '../health/health.js';
+import { Health, PROBES, type Probe, type ProbeReport } from '../health/health.js';
 import { RuntimeInfo } from '../health/runtime.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
 import { methodRunner } from '../lifecycle/task.js';
@@ -53,12 +53,24 @@ export function ctlRunner(): ServerRunner {
         }
       };
 
-      const beat = async (): Promise<void> => {
-        applyControl();
-        const reports = await Promise.all(PROBES.map((probe) => health.report(probe)));
-        if (closed) return;
+      /** The probe states of the last evaluation that finished (checks can take longer than an interval). */
+      let checked: Record<Probe, ProbeState> | undefined;
+      const stateOf = (report: ProbeReport): ProbeState =>
+        report.reason ? { status: report.status, reason: report.reason } : { status: report.status };
+      /**
+       * Writes the heartbeat now: a closed gate or switch as it is this moment,
+       * otherwise the last finished checks. Written on every interval whatever
+       * the checks do, so a check slower than the interval never makes a
+       * healthy process look dead: staleness means the event loop stopped.
+       */
+      const write = (): void => {
+        if (closed || !checked) return;
+        const last = checked;
         const probes = Object.fromEntries(
-          reports.map((r) => [r.probe, r.reason ? { status: r.status, reason: r.reason } : { status: r.status }]),
+          PROBES.map((probe) => {
+            const now = health.closedReport(probe);
+            return [probe, now ? stateOf(now) : last[probe]];
+          }),
         ) as Record<Probe, ProbeState>;
         const data: Heartbeat = {
           format: 1,
@@ -67,18 +79,31 @@ export function ctlRunner(): ServerRunner {
           staleAfterMs: heartbeatIntervalMs * staleAfterIntervals,
           probes,
         };
-        writeJsonAtomic(heartbeat, data);
+        try {
+          writeJsonAtomic(heartbeat, data);
+        } catch {
+          // a failed write leaves the heartbeat to go stale, which is the truth
+        }
       };
-      // One write at a time; a change during a write schedules one more.
+      const evaluate = async (): Promise<void> => {
+        applyControl();
+        const reports = await Promise.all(PROBES.map((probe) => health.report(probe)));
+        if (closed) return;
+        checked = Object.fromEntries(reports.map((r) => [r.probe, stateOf(r)])) as Record<Probe, ProbeState>;
+        write();
+      };
+      // One evaluation at a time; a change during one schedules one more.
       const refresh = (): void => {
         if (closed) return;
         if (writing) {
+          // Checks still running: the heartbeat stays fresh meanwhile, with gates and switches as they are now.
+          write();
           again = true;
           return;
         }
-        writing = beat()
+        writing = evaluate()
           .catch(() => {
-            // a failed write leaves the heartbeat to go stale, which is the truth
+            // a failed evaluation keeps the last states
           })
           .finally(() => {
             writing = undefined;

@@ -112,13 +112,9 @@ export class Health {
 
   /** Gate, switch and checks (run concurrently, each under its deadline, at most once per interval). */
   async report(probe: Probe): Promise<ProbeReport> {
-    const gate = this.gate(probe);
+    const closed = this.closedReport(probe);
+    if (closed) return closed;
     const sw = this.switchOf(probe);
-    if (!gate.open)
-      return { probe, status: 'fail', reason: gate.reason as string, gate: 'closed', switch: sw, checks: [] };
-    if (sw === 'closed') {
-      return { probe, status: 'fail', reason: `${probe} is switched closed`, gate: 'open', switch: sw, checks: [] };
-    }
     const checks = await this.#results(probe);
     const failed = checks.filter((c) => c.status === 'fail');
     // The lifecycle may have moved while checks ran: readiness fails the moment a shutdown begins.
@@ -128,6 +124,18 @@ export class Health {
     if (failed.length === 0) return { probe, status: 'pass', gate: 'open', switch: sw, checks };
     const reason = failed.map((c) => `check ${c.name} failed: ${c.error}`).join('; ');
     return { probe, status: 'fail', reason, gate: 'open', switch: sw, checks };
+  }
+
+  /** The failing report when the probe's gate or switch is closed, known without running a check; else undefined. */
+  closedReport(probe: Probe): ProbeReport | undefined {
+    const gate = this.gate(probe);
+    const sw = this.switchOf(probe);
+    if (!gate.open)
+      return { probe, status: 'fail', reason: gate.reason as string, gate: 'closed', switch: sw, checks: [] };
+    if (sw === 'closed') {
+      return { probe, status: 'fail', reason: `${probe} is switched closed`, gate: 'open', switch: sw, checks: [] };
+    }
+    return undefined;
   }
 
   /** Called when a gate or switch changes, so transports can push (gRPC Watch, heartbeat). */
