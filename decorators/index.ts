@@ -19,3 +19,4 @@ export type {
   ServerKind,
 } from './metadata.js';
 export { Option } from './option.js';
+export { Body, Ctx, Headers, type Infer, Param, type ParamDecorator, Query } from './params.js';

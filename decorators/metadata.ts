@@ -98,12 +98,29 @@ export interface RouteRecord {
   options: RouteOptions;
 }
 
+/** Where a controller method's parameter comes from. */
+export type ParamSource = 'path' | 'query' | 'header' | 'body' | 'ctx';
+
+export interface ParamRecord {
+  method: string;
+  index: number;
+  source: ParamSource;
+  /** One path parameter, query parameter or header; all of them when undefined. */
+  name: string | undefined;
+  /** A Standard Schema (zod, valibot, arktype…), checked by the planner. */
+  schema: unknown;
+  /** The decorator's name, for messages. */
+  decorator: string;
+}
+
 export interface ClassRecord {
   main?: MainOptions;
   controller?: { prefix: string; options: ControllerOptions };
   /** A ts-proto (grpc-js) service definition: method name → { path, requestStream, … }. */
   grpcService?: { definition: object };
   routes: RouteRecord[];
+  /** Parameter decorators of route methods (@Param, @Query, @Headers, @Body, @Ctx). */
+  params?: ParamRecord[];
   command?: { name: string; options: CommandOptions };
   runs: string[];
   hooks: HookRecord[];

@@ -9,7 +9,7 @@ export { type FrameworkSettings, frameworkDefaults, type LogLevel } from './conf
 export { DionysusError, type ErrorKind, HookError, HookTimeoutError, PlanError } from './errors.js';
 export { GrpcError } from './grpc/errors.js';
 export { type CheckResult, Health, type Probe, type ProbeReport } from './health/health.js';
-export { HttpError } from './http/errors.js';
+export { HttpError, type HttpErrorOptions, type RequestIssue, RequestValidationError } from './http/errors.js';
 export { launch } from './launch.js';
 export type { Clock } from './lifecycle/clock.js';
 export {

@@ -213,7 +213,11 @@ function bareStatus(ctx: Context): void {
 function failed(ctx: Context, error: unknown, logger: Logger): void {
   const { status, message } = classify(error);
   // A failed answer replaces whatever the handler had set (a half-built body, its content type).
-  ctx.body = { error: message, requestId: ctx.state.requestId };
+  ctx.body = {
+    error: message,
+    requestId: ctx.state.requestId,
+    ...(error instanceof HttpError ? error.publicFields() : {}),
+  };
   ctx.status = status;
   if (status >= 500) {
     logger.error(

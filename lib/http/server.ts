@@ -14,6 +14,7 @@ import { Metrics } from '../telemetry/metrics.js';
 import { Logger, TRACING_ON } from '../telemetry/tokens.js';
 import { healthx } from './healthx.js';
 import { observe } from './observe.js';
+import { routeArguments } from './params.js';
 
 /**
  * Whether responses ask clients to close their connection; read by every
@@ -90,6 +91,7 @@ export function httpRunner(): ServerRunner {
       app.use(controllerRoutes(routes)).use(routes.allowedMethods());
       app.use(raw.routes()).use(raw.allowedMethods());
       drain.templateOf = (path, method) => templateOf(routes, path, method) ?? templateOf(raw, path, method);
+      if (container.isBound(IN_MEMORY)) return inMemory(drain);
 
       const server = createServer(app.callback());
       server.keepAliveTimeout = settings.http.keepAliveTimeoutMs;
@@ -138,6 +140,31 @@ export function httpRunner(): ServerRunner {
           server.closeAllConnections();
         },
       };
+    },
+  };
+}
+
+/**
+ * Bound by the testing helpers' in-memory server: the app is served to
+ * requests dispatched into `Koa#callback()`, with no socket.
+ */
+export const IN_MEMORY = Symbol.for('dionysus.http.in-memory');
+
+/** A run that serves no socket: it ends when the lifecycle stops it. */
+function inMemory(drain: DrainState): RunHandle {
+  let stopped!: () => void;
+  const ended = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  return {
+    ended,
+    async drain() {
+      drain.draining = true;
+      stopped();
+    },
+    close() {
+      drain.draining = true;
+      stopped();
     },
   };
 }
@@ -237,12 +264,20 @@ function routeHandler(route: RoutePlan, instance: Record<string, (ctx: Context) 
       );
     }
   };
-  return (ctx) => {
-    const result = instance[route.handler]?.(ctx);
+  const method = instance[route.handler] as ((...args: unknown[]) => unknown) | undefined;
+  const answer = (ctx: Context, result: unknown): unknown => {
     if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
       return (result as PromiseLike<unknown>).then((value) => respond(ctx, value));
     respond(ctx, result);
     return undefined;
+  };
+  // A method without parameter decorators keeps the `(ctx)` signature.
+  if (route.params.length === 0) return (ctx) => answer(ctx, method?.call(instance, ctx));
+  const argumentsOf = routeArguments(route.params);
+  return (ctx) => {
+    const args = argumentsOf(ctx);
+    if (Array.isArray(args)) return answer(ctx, method?.apply(instance, args));
+    return args.then((list) => answer(ctx, method?.apply(instance, list)));
   };
 }
 

@@ -314,7 +314,8 @@ function planChecks(owner: Class, record: ClassRecord): CheckPlan[] {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+  // A user's schema (Standard Schema) is theirs: schema libraries build parts of it lazily.
+  if (value && typeof value === 'object' && !Object.isFrozen(value) && !('~standard' in value)) {
     Object.freeze(value);
     if (value instanceof Map) {
       for (const v of value.values()) deepFreeze(v);

@@ -20,6 +20,11 @@ export function merged(cls: Function, problems: string[]): ClassRecord {
       if (same >= 0) out.routes.splice(same, 1);
       out.routes.push(route);
     }
+    if (record.params) {
+      // A method redeclared in a subclass takes its parameters from there.
+      const methods = new Set(record.params.map((p) => p.method));
+      out.params = [...(out.params ?? []).filter((p) => !methods.has(p.method)), ...record.params];
+    }
     out.command = record.command ?? out.command;
     out.runs.push(...record.runs);
     for (const hook of record.hooks) {

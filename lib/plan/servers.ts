@@ -1,6 +1,6 @@
-import type { ServerKind } from '../../decorators/metadata.js';
+import type { HttpMethod, ParamRecord, ServerKind } from '../../decorators/metadata.js';
 import { merged } from './records.js';
-import type { Class, ControllerPlan, GrpcMethodPlan, GrpcServicePlan, RoutePlan } from './types.js';
+import type { Class, ControllerPlan, GrpcMethodPlan, GrpcServicePlan, ParamPlan, RoutePlan } from './types.js';
 
 /** Plans of the http and grpc parts of a command: controllers and their routes, gRPC services and their methods. */
 
@@ -65,6 +65,7 @@ export function planControllers(
         name,
         middleware: route.options.middleware ?? [],
         status: route.options.status,
+        params: planParams(cls, route.handler, route.method, record.params ?? [], problems),
       });
     }
     if (routes.length === 0 && record.routes.length === 0) {
@@ -143,4 +144,55 @@ export function planServices(
 function joinPath(prefix: string, path: string): string {
   const joined = `${prefix.replace(/\/+$/, '')}${path}`;
   return joined === '' ? '/' : joined;
+}
+
+/**
+ * The arguments of a route method with parameter decorators, in order. Every
+ * parameter needs one (the framework cannot guess the others), a schema must
+ * be a Standard Schema, and a body belongs to methods that carry one.
+ */
+function planParams(
+  cls: Function,
+  method: string,
+  verb: HttpMethod,
+  records: readonly ParamRecord[],
+  problems: string[],
+): ParamPlan[] {
+  const mine = records.filter((r) => r.method === method);
+  if (mine.length === 0) return [];
+  const name = `${cls.name}.${method}`;
+  const arity = Math.max(
+    (cls.prototype as Record<string, Function>)[method]?.length ?? 0,
+    ...mine.map((r) => r.index + 1),
+  );
+  const params: ParamPlan[] = [];
+  for (let index = 0; index < arity; index++) {
+    const found = mine.filter((r) => r.index === index);
+    if (found.length !== 1) {
+      problems.push(
+        found.length === 0
+          ? `${name}: parameter ${index + 1} has no parameter decorator; once one parameter has @Param, @Query, @Headers, @Body or @Ctx, every parameter needs one.`
+          : `${name}: parameter ${index + 1} has ${found.map((r) => `@${r.decorator}`).join(' and ')}; give it one parameter decorator.`,
+      );
+      continue;
+    }
+    const record = found[0] as ParamRecord;
+    if (record.schema !== undefined && !isStandardSchema(record.schema)) {
+      problems.push(
+        `${name}: the schema of @${record.decorator} (parameter ${index + 1}) is not a Standard Schema; pass a zod, valibot, arktype or other Standard Schema validator.`,
+      );
+      continue;
+    }
+    if (record.source === 'body' && (verb === 'GET' || verb === 'DELETE')) {
+      problems.push(`${name}: @Body on a ${verb} route, whose requests carry no body; read @Query or @Param instead.`);
+      continue;
+    }
+    params.push({ source: record.source, name: record.name, schema: record.schema as ParamPlan['schema'] });
+  }
+  return params;
+}
+
+function isStandardSchema(value: unknown): boolean {
+  const props = (value as { '~standard'?: { version?: unknown; validate?: unknown } } | null)?.['~standard'];
+  return typeof props === 'object' && props !== null && props.version === 1 && typeof props.validate === 'function';
 }

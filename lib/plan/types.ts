@@ -1,9 +1,11 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type {
   CheckOptions,
   CommandOptions,
   HookPhase,
   HttpMethod,
   MiddlewareLike,
+  ParamSource,
   ProbeKind,
   ServerKind,
 } from '../../decorators/metadata.js';
@@ -53,6 +55,14 @@ export interface RoutePlan {
   readonly name: string;
   readonly middleware: readonly MiddlewareLike[];
   readonly status: number | undefined;
+  /** The handler's arguments in order, when it has parameter decorators; else it gets `(ctx)`. */
+  readonly params: readonly ParamPlan[];
+}
+
+export interface ParamPlan {
+  readonly source: ParamSource;
+  readonly name: string | undefined;
+  readonly schema: StandardSchemaV1 | undefined;
 }
 
 export interface ControllerPlan {

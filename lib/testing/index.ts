@@ -95,4 +95,10 @@ function containerOf(main: Class, options: RunOptions): { container?: Container 
   }
 }
 
-export { startServer, type TestServer, type TestServerOptions } from './server.js';
+export {
+  type InMemoryServer,
+  startInMemory,
+  startServer,
+  type TestServer,
+  type TestServerOptions,
+} from './server.js';

@@ -1,0 +1,259 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
+import {
+  Body,
+  Command,
+  Controller,
+  Ctx,
+  Get,
+  Headers,
+  HttpError,
+  type Infer,
+  Main,
+  Param,
+  PlanError,
+  Post,
+  Query,
+} from 'dionysus';
+import { createTestContainer, type InMemoryServer, startInMemory } from 'dionysus/testing';
+import type { Context } from 'koa';
+import { z } from 'zod';
+
+const CreateTodo = z.object({
+  title: z.string().min(1),
+  items: z.array(z.object({ name: z.string(), qty: z.number().int().positive() })).default([]),
+});
+
+/** A store that answers after a round trip, as a database does. */
+class Todos {
+  readonly #todos = new Map<number, { id: number; title: string }>([[1, { id: 1, title: 'tea' }]]);
+
+  async find(id: number): Promise<{ id: number; title: string } | undefined> {
+    await sleep(1);
+    return this.#todos.get(id);
+  }
+
+  async add(title: string): Promise<{ id: number; title: string }> {
+    await sleep(1);
+    const todo = { id: this.#todos.size + 1, title };
+    this.#todos.set(todo.id, todo);
+    return todo;
+  }
+}
+
+/** A uniqueness check against the store: asynchronous, as it is for real. */
+async function notTaken(name: string): Promise<boolean> {
+  await sleep(1);
+  return name !== 'taken';
+}
+
+@Controller('/todos')
+class TodosController {
+  constructor(private readonly todos: Todos) {}
+
+  @Get('/:id')
+  async find(@Param('id', z.number().int().positive()) id: number): Promise<object> {
+    const todo = await this.todos.find(id);
+    if (!todo) throw new HttpError(404, `no todo ${id}`, { code: 'TODO_NOT_FOUND', details: { id } });
+    return { ...todo, idType: typeof id };
+  }
+
+  @Get('')
+  list(
+    @Query('limit', z.number().int().max(100).default(20)) limit: number,
+    @Query('done', z.boolean().optional()) done: boolean | undefined,
+    @Query('tag', z.array(z.string()).optional()) tag: string[] | undefined,
+  ): object {
+    return { limit, done: done ?? null, tag: tag ?? null };
+  }
+
+  @Get('/search/all')
+  search(
+    @Query(z.object({ q: z.string(), page: z.number().int().default(1), zip: z.string().optional() })) query: object,
+  ): object {
+    return query;
+  }
+
+  @Post('', { status: 201 })
+  async create(
+    @Body(CreateTodo) body: Infer<typeof CreateTodo>,
+    @Headers('X-Tenant', z.string().min(3)) tenant: string,
+  ): Promise<object> {
+    const todo = await this.todos.add(body.title);
+    return { ...todo, items: body.items, tenant };
+  }
+
+  @Post('/unchecked/:id')
+  unchecked(@Param('id') id: string, @Body() body: unknown, @Ctx() ctx: Context, @Headers() headers: object): object {
+    return { id, body: body ?? null, path: ctx.path, hasHost: 'host' in headers };
+  }
+
+  @Post('/async')
+  async slowCheck(
+    @Body(z.object({ name: z.string().refine(notTaken, 'name is taken') }))
+    body: { name: string },
+  ): Promise<object> {
+    return body;
+  }
+
+  @Get('/raw/:id')
+  raw(ctx: Context): object {
+    return { id: ctx.params.id };
+  }
+
+  @Get('/failing/:id')
+  failing(): never {
+    throw new HttpError(409, 'already archived', { cause: new Error('row lock on todos held by pid 4242') });
+  }
+}
+
+@Command('http', { controllers: [TodosController] })
+class TodosHttp {}
+
+@Main({ name: 'todos', commands: [TodosHttp], providers: [Todos] })
+class TodosApp {}
+
+describe('http parameter decorators with Standard Schema validation', () => {
+  let server: InMemoryServer;
+  before(async () => {
+    server = await startInMemory(TodosApp); // no socket: requests are dispatched in memory
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  const json = async (path: string, init?: RequestInit): Promise<[number, Record<string, unknown>]> => {
+    const res = await server.request(path, init);
+    return [res.status, (await res.json()) as Record<string, unknown>];
+  };
+  const post = (
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<[number, Record<string, unknown>]> =>
+    json(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-tenant': 'acme', ...headers },
+      body: JSON.stringify(body),
+    });
+
+  it('passes a path parameter coerced to the number its schema wants', async () => {
+    expect(await json('/todos/1')).to.deep.equal([200, { id: 1, title: 'tea', idType: 'number' }]);
+  });
+
+  it('answers 400 naming the path parameter when it does not validate', async () => {
+    const [status, body] = await json('/todos/abc', { headers: { 'x-request-id': 'bad-id' } });
+    expect(status).to.equal(400);
+    expect(body).to.deep.include({
+      error: 'request validation failed',
+      requestId: 'bad-id',
+      code: 'VALIDATION_FAILED',
+    });
+    expect(body.issues).to.have.length(1);
+    expect((body.issues as { in: string; path: string }[])[0]).to.include({ in: 'path', path: 'id' });
+    expect((await json('/todos/-3'))[0]).to.equal(400);
+  });
+
+  it('coerces query strings to numbers, booleans and repeated values to arrays, and applies defaults', async () => {
+    expect(await json('/todos?limit=5&done=true&tag=a&tag=b')).to.deep.equal([
+      200,
+      { limit: 5, done: true, tag: ['a', 'b'] },
+    ]);
+    expect(await json('/todos')).to.deep.equal([200, { limit: 20, done: null, tag: null }]);
+  });
+
+  it('coerces only the query values a whole-query schema rejected', async () => {
+    // zip stays the string "01234": the schema wants a string there.
+    expect(await json('/todos/search/all?q=tea&page=2&zip=01234')).to.deep.equal([
+      200,
+      { q: 'tea', page: 2, zip: '01234' },
+    ]);
+  });
+
+  it('lists every issue of body, headers and query in one 400, with dotted paths', async () => {
+    const [status, body] = await post('/todos', { title: '', items: [{ name: 'cup', qty: 0 }] }, { 'x-tenant': 'x' });
+    expect(status).to.equal(400);
+    const issues = (body.issues as { in: string; path: string; message: string }[]).map((i) => [i.in, i.path]);
+    expect(issues).to.deep.equal([
+      ['body', 'title'],
+      ['body', 'items.0.qty'],
+      ['header', 'x-tenant'],
+    ]);
+    for (const issue of body.issues as { message: string }[]) expect(issue.message).to.be.a('string').and.not.equal('');
+    const [limitStatus, limitBody] = await json('/todos?limit=500&done=maybe');
+    expect(limitStatus).to.equal(400);
+    expect((limitBody.issues as { path: string }[]).map((i) => i.path)).to.deep.equal(['limit', 'done']);
+  });
+
+  it('passes the validated body (defaults applied) and header to the handler', async () => {
+    const [status, body] = await post('/todos', { title: 'milk' });
+    expect(status).to.equal(201);
+    expect(body).to.include({ title: 'milk', tenant: 'acme' });
+    expect(body.items).to.deep.equal([]);
+  });
+
+  it('awaits a schema that validates asynchronously', async () => {
+    expect(await post('/todos/async', { name: 'free' })).to.deep.equal([200, { name: 'free' }]);
+    const [status, body] = await post('/todos/async', { name: 'taken' });
+    expect(status).to.equal(400);
+    expect(body.issues).to.deep.equal([{ in: 'body', path: 'name', message: 'name is taken' }]);
+  });
+
+  it('passes values without a schema as they are, and koa context with @Ctx', async () => {
+    expect(await post('/todos/unchecked/7', [1, 2])).to.deep.equal([
+      200,
+      { id: '7', body: [1, 2], path: '/todos/unchecked/7', hasHost: true },
+    ]);
+  });
+
+  it('keeps the (ctx) signature for a method without parameter decorators', async () => {
+    expect(await json('/todos/raw/9')).to.deep.equal([200, { id: '9' }]);
+  });
+
+  it("sends an HttpError's code and details to the client, never its cause", async () => {
+    const [status, body] = await json('/todos/99');
+    expect(status).to.equal(404);
+    expect(body).to.deep.include({ error: 'no todo 99', code: 'TODO_NOT_FOUND', details: { id: 99 } });
+    const res = await server.request('/todos/failing/1');
+    const text = await res.text();
+    expect(res.status).to.equal(409);
+    expect(JSON.parse(text)).to.have.property('error', 'already archived');
+    expect(text).to.not.include('4242');
+  });
+});
+
+describe('parameter decorators: plan errors', () => {
+  function problemsOf(main: Function): readonly string[] {
+    try {
+      createTestContainer(main as never);
+    } catch (error) {
+      expect(error).to.be.instanceOf(PlanError);
+      return (error as PlanError).problems;
+    }
+    throw new Error('expected a PlanError');
+  }
+
+  it('reports, all at once, a parameter without a decorator, a schema that is not a Standard Schema and @Body on GET', () => {
+    @Controller('/bad')
+    class Bad {
+      @Get('/:id')
+      one(@Param('id') _id: string, _forgotten: string): void {}
+
+      @Post('/two')
+      two(@Body({ parse: () => true } as never) _body: unknown): void {}
+
+      @Get('/three')
+      three(@Body() _body: unknown): void {}
+    }
+    @Command('http', { controllers: [Bad] })
+    class BadHttp {}
+    @Main({ name: 'bad', commands: [BadHttp] })
+    class BadApp {}
+
+    expect(problemsOf(BadApp)).to.deep.equal([
+      'Bad.one: parameter 2 has no parameter decorator; once one parameter has @Param, @Query, @Headers, @Body or @Ctx, every parameter needs one.',
+      'Bad.two: the schema of @Body (parameter 1) is not a Standard Schema; pass a zod, valibot, arktype or other Standard Schema validator.',
+      'Bad.three: @Body on a GET route, whose requests carry no body; read @Query or @Param instead.',
+    ]);
+  });
+});
