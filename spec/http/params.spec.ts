@@ -11,11 +11,10 @@ import {
   type Infer,
   Main,
   Param,
-  PlanError,
   Post,
   Query,
 } from 'dionysus';
-import { createTestContainer, type InMemoryServer, startInMemory } from 'dionysus/testing';
+import { type InMemoryServer, startInMemory } from 'dionysus/testing';
 import type { Context } from 'koa';
 import { z } from 'zod';
 
@@ -219,41 +218,5 @@ describe('http parameter decorators with Standard Schema validation', () => {
     expect(res.status).to.equal(409);
     expect(JSON.parse(text)).to.have.property('error', 'already archived');
     expect(text).to.not.include('4242');
-  });
-});
-
-describe('parameter decorators: plan errors', () => {
-  function problemsOf(main: Function): readonly string[] {
-    try {
-      createTestContainer(main as never);
-    } catch (error) {
-      expect(error).to.be.instanceOf(PlanError);
-      return (error as PlanError).problems;
-    }
-    throw new Error('expected a PlanError');
-  }
-
-  it('reports, all at once, a parameter without a decorator, a schema that is not a Standard Schema and @Body on GET', () => {
-    @Controller('/bad')
-    class Bad {
-      @Get('/:id')
-      one(@Param('id') _id: string, _forgotten: string): void {}
-
-      @Post('/two')
-      two(@Body({ parse: () => true } as never) _body: unknown): void {}
-
-      @Get('/three')
-      three(@Body() _body: unknown): void {}
-    }
-    @Command('http', { controllers: [Bad] })
-    class BadHttp {}
-    @Main({ name: 'bad', commands: [BadHttp] })
-    class BadApp {}
-
-    expect(problemsOf(BadApp)).to.deep.equal([
-      'Bad.one: parameter 2 has no parameter decorator; once one parameter has @Param, @Query, @Headers, @Body or @Ctx, every parameter needs one.',
-      'Bad.two: the schema of @Body (parameter 1) is not a Standard Schema; pass a zod, valibot, arktype or other Standard Schema validator.',
-      'Bad.three: @Body on a GET route, whose requests carry no body; read @Query or @Param instead.',
-    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Command, Controller, Get, Main, PlanError, Post, Run } from 'dionysus';
+import { Body, Command, Controller, Get, Main, Param, PlanError, Post, Run } from 'dionysus';
 import { createTestContainer, runCommand } from 'dionysus/testing';
 
 function problemsOf(main: Function): readonly string[] {
@@ -161,5 +161,29 @@ describe('http plan errors', () => {
     expect(result.stderr).to.include('1 problem in the app');
     expect(result.stderr).to.include('A.y: GET /a/x is already served by A.x');
     expect(result.events.filter((e) => e.type === 'state')).to.deep.equal([]);
+  });
+
+  it('reports, all at once, a parameter without a decorator, a schema that is not a Standard Schema and @Body on GET', () => {
+    @Controller('/bad')
+    class Bad {
+      @Get('/:id')
+      one(@Param('id') _id: string, _forgotten: string): void {}
+
+      @Post('/two')
+      two(@Body({ parse: () => true } as never) _body: unknown): void {}
+
+      @Get('/three')
+      three(@Body() _body: unknown): void {}
+    }
+    @Command('http', { controllers: [Bad] })
+    class BadHttp {}
+    @Main({ name: 'bad', commands: [BadHttp] })
+    class BadApp {}
+
+    expect(problemsOf(BadApp)).to.deep.equal([
+      'Bad.one: parameter 2 has no parameter decorator; once one parameter has @Param, @Query, @Headers, @Body or @Ctx, every parameter needs one.',
+      'Bad.two: the schema of @Body (parameter 1) is not a Standard Schema; pass a zod, valibot, arktype or other Standard Schema validator.',
+      'Bad.three: @Body on a GET route, whose requests carry no body; read @Query or @Param instead.',
+    ]);
   });
 });
