@@ -21,7 +21,13 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { GreeterService } from '../proto/gen/helloworld/helloworld.js';
 
-export const BARE_SERVERS = ['node-http', 'koa-router', 'koa-router-loaded', 'grpc-js'] as const;
+export const BARE_SERVERS = [
+  'node-http',
+  'koa-router',
+  'koa-router-loaded',
+  'koa-router-validated',
+  'grpc-js',
+] as const;
 export type BareServer = (typeof BARE_SERVERS)[number];
 
 const HOST = '0.0.0.0';
@@ -52,6 +58,32 @@ function koaRouter(): Server {
   router.get('/hello', (ctx) => {
     ctx.body = greet(ctx.query.name);
   });
+  app.use(router.routes()).use(router.allowedMethods());
+  return createServer(app.callback());
+}
+
+/**
+ * The validation bench's baseline: the same route as bench/validated-app.ts,
+ * validated by hand with the same zod schema, and @koa/bodyparser.
+ */
+function koaRouterValidated(): Server {
+  const { bodyParser } = require('@koa/bodyparser') as typeof import('@koa/bodyparser');
+  const { z } = require('zod') as typeof import('zod');
+  const { ORDER, orderReply } = require('./validated-route.js') as typeof import('./validated-route.js');
+  const id = z.coerce.number().int().positive();
+  const app = new Koa();
+  const router = new Router();
+  router.post('/orders/:id', (ctx) => {
+    const params = id.safeParse(ctx.params.id);
+    const body = ORDER.safeParse((ctx.request as { body?: unknown }).body);
+    if (!params.success || !body.success) {
+      ctx.status = 400;
+      ctx.body = { issues: [...(params.error?.issues ?? []), ...(body.error?.issues ?? [])] };
+      return;
+    }
+    ctx.body = orderReply(params.data, body.data);
+  });
+  app.use(bodyParser({ enableTypes: ['json'] }) as unknown as Koa.Middleware);
   app.use(router.routes()).use(router.allowedMethods());
   return createServer(app.callback());
 }
@@ -90,7 +122,15 @@ async function main(kind: string): Promise<void> {
   if (!dir) throw new Error('DIONYSUS_RUNTIME_DIR must name the dir for the descriptor');
   if (kind === 'koa-router-loaded') loadFrameworkPackages();
   const port =
-    kind === 'grpc-js' ? await grpcJs() : await listen(kind.startsWith('koa-router') ? koaRouter() : nodeHttp());
+    kind === 'grpc-js'
+      ? await grpcJs()
+      : await listen(
+          kind === 'koa-router-validated'
+            ? koaRouterValidated()
+            : kind.startsWith('koa-router')
+              ? koaRouter()
+              : nodeHttp(),
+        );
   const file = join(dir, `${kind}.descriptor.json`);
   const transport = kind === 'grpc-js' ? 'grpc' : 'http';
   writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, command: kind, transport, [transport]: { port } }));

@@ -1,33 +1,12 @@
-/**
- * Requests/s of `GET /hello?name=x` on the sample's http command with every
- * default on (access log on stdout, here /dev/null; metrics; tracing off)
- * against a bare koa + @koa/router server and a bare node:http server with the
- * same handler (bench/bare-servers.ts). Same load tool, same connections,
- * server on one core and load on another. Each server is started fresh and
- * serves its rounds back to back, in passes of rotated order; each figure is
- * the median of the rounds. Target (issue 5): sample ≥ 0.85× koa + router.
- * Then, apart from the target, the same after the servers idled past V8's
- * memory reducer, with a koa + router control holding the framework's
- * packages (see IDLE_MS).
- *
- *   node dist/bench/run.js http-throughput
- *   BENCH_PASSES=3 BENCH_ROUNDS=5 BENCH_SECONDS=10 BENCH_CONNECTIONS=100 node dist/bench/run.js http-throughput
- *   BENCH_IDLE=off …           # skip the after-idle measurement
- *   BENCH_LOAD=autocannon …    # even where wrk is installed
- *   BENCH_SAMPLE_CONFIG='{"dionysus":{"http":{"accessLogSampleRate":0}}}' …   # what if (NODE_CONFIG of the sample)
- */
-import { spawn, spawnSync } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import {
   type Bench,
-  benchEnv,
   cpuPinning,
   formatTable,
   httpStatus,
   median,
   numberFromEnv,
-  onCore,
   processCpuMs,
   REPO_ROOT,
   type ServerProcess,
@@ -36,106 +15,10 @@ import {
   targetLine,
   waitUntil,
 } from './harness.js';
+import { chooseLoadTool, type Load, type LoadTool } from './load.js';
 
 const PATH = '/hello?name=x';
 const EXPECTED = JSON.stringify({ message: 'hello x' });
-
-interface Load {
-  readonly requests: number;
-  readonly seconds: number;
-  /** Failed requests: socket errors and timeouts, plus non-2xx answers. */
-  readonly errors: number;
-  readonly p50Ms?: number;
-  readonly p99Ms?: number;
-}
-
-interface LoadTool {
-  readonly name: string;
-  run(url: string, seconds: number, connections: number, core: number | undefined): Promise<Load>;
-}
-
-function runTool(command: readonly string[]): Promise<string> {
-  const [file, ...args] = command;
-  return new Promise((resolve, reject) => {
-    const child = spawn(file!, args, { env: benchEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      err += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${command.join(' ')} exited ${code}:\n${err}${out}`)),
-    );
-  });
-}
-
-/** wrk's durations: `812.00us`, `2.10ms`, `1.02s`. */
-function wrkMs(text: string | undefined): number | undefined {
-  const match = text === undefined ? null : /^([\d.]+)(us|ms|s|m)$/.exec(text);
-  if (!match) return undefined;
-  const scale = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[match[2] as 'us' | 'ms' | 's' | 'm'];
-  return Number(match[1]) * scale;
-}
-
-const wrk: LoadTool = {
-  name: 'wrk',
-  async run(url, seconds, connections, core) {
-    const out = await runTool(
-      onCore(core, ['wrk', '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', url]),
-    );
-    const requests = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(out);
-    if (!requests) throw new Error(`unexpected wrk output:\n${out}`);
-    const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-    return {
-      requests: Number(requests[1]),
-      seconds: wrkMs(`${requests[2]}${requests[3]}`)! / 1000,
-      errors: non2xx + (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0),
-      p50Ms: wrkMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
-      p99Ms: wrkMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
-    };
-  },
-};
-
-const autocannon: LoadTool = {
-  name: 'autocannon',
-  async run(url, seconds, connections, core) {
-    const cli = require.resolve('autocannon');
-    const command = [process.execPath, cli, '-j', '-c', String(connections), '-d', String(Math.max(1, seconds)), url];
-    const report = JSON.parse(await runTool(onCore(core, command))) as {
-      requests: { total: number };
-      latency: { p50: number; p99: number };
-      duration: number;
-      errors: number;
-      timeouts: number;
-      non2xx: number;
-    };
-    return {
-      requests: report.requests.total,
-      seconds: report.duration,
-      errors: report.errors + report.timeouts + report.non2xx,
-      p50Ms: report.latency.p50,
-      p99Ms: report.latency.p99,
-    };
-  },
-};
-
-function chooseLoadTool(): { tool: LoadTool; how: string } {
-  const wanted = process.env.BENCH_LOAD;
-  if (wanted && wanted !== 'wrk' && wanted !== 'autocannon') throw new Error(`BENCH_LOAD=${wanted}: wrk or autocannon`);
-  const hasWrk = wanted !== 'autocannon' && !spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error;
-  if (wanted === 'wrk' && !hasWrk) throw new Error('BENCH_LOAD=wrk but wrk is not installed');
-  return hasWrk
-    ? { tool: wrk, how: 'load: wrk, 1 thread' }
-    : {
-        tool: autocannon,
-        how: `load: autocannon (${wanted ? 'BENCH_LOAD=autocannon' : 'wrk not found: Debian/Ubuntu `apt-get install -y wrk`'}; figures differ from wrk runs)`,
-      };
-}
 
 function body(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -203,9 +86,9 @@ async function launch(subject: Subject, pin: Settings['pin']): Promise<Running> 
 /** One measured round (after a warm-up), with the server's CPU per request. */
 async function measure(running: Running, settings: Settings): Promise<Round> {
   const url = `http://127.0.0.1:${running.port}${PATH}`;
-  await settings.tool.run(url, settings.warmup, settings.connections, settings.pin.load);
+  await settings.tool.run({ url }, settings.warmup, settings.connections, settings.pin.load);
   const before = processCpuMs(running.server.pid);
-  const load = await settings.tool.run(url, settings.seconds, settings.connections, settings.pin.load);
+  const load = await settings.tool.run({ url }, settings.seconds, settings.connections, settings.pin.load);
   const after = processCpuMs(running.server.pid);
   return {
     rps: load.requests / load.seconds,
