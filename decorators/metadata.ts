@@ -1,3 +1,5 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+
 /**
  * The one metadata record a class carries. Decorators write it through
  * `updateRecord`; only the planner (lib/plan) reads it.
@@ -89,6 +91,8 @@ export interface RouteOptions {
   middleware?: MiddlewareLike[];
   /** Status when the handler returns a value and sets none. @default 200 */
   status?: number;
+  /** A Standard Schema (zod…) of the returned body: documented by `app openapi`. */
+  response?: StandardSchemaV1;
 }
 
 export interface RouteRecord {

@@ -1,5 +1,6 @@
 import { Command, type CommandClass, Option } from 'clipanion';
 import type { AppPlan } from '../plan/types.js';
+import { appVersion } from './version.js';
 
 /**
  * `startup`, `liveness` and `readiness` in the CLI too: the launcher answers
@@ -66,6 +67,36 @@ export function manifestCommand(plan: AppPlan): CommandClass {
         return 1;
       }
       this.context.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
+      return 0;
+    }
+  };
+}
+
+/** `openapi <command>`: prints the OpenAPI 3.1 document of an http command. */
+export function openApiCommand(plan: AppPlan): CommandClass {
+  const http = [...plan.commands.values()].filter((c) => c.server === 'http').map((c) => c.name);
+  return class extends Command {
+    static override paths = [['openapi']];
+    static override usage = Command.Usage({
+      category: 'Deploying',
+      description: 'print the OpenAPI 3.1 document (JSON) of an http command',
+      details:
+        'Routes, parameters, request bodies and responses from the schemas of the parameter decorators, the /healthx routes and the error shapes.',
+      examples: [['The document of the http command', `$0 openapi ${http[0] ?? 'http'}`]],
+    });
+    command = Option.String({ required: true, name: 'command' });
+
+    async execute(): Promise<number> {
+      const command = plan.commands.get(this.command);
+      if (command?.server !== 'http') {
+        this.context.stderr.write(
+          `openapi: ${JSON.stringify(this.command)} is not an http command of ${plan.name}; http commands: ${http.join(', ') || 'none'}\n`,
+        );
+        return 2;
+      }
+      const { openApiDocument } = require('../http/openapi.js') as typeof import('../http/openapi.js');
+      const document = openApiDocument(plan, command, appVersion(plan.version));
+      this.context.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
       return 0;
     }
   };

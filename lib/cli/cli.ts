@@ -1,6 +1,6 @@
 import { Builtins, Cli, Command, type CommandClass, Option, UsageError } from 'clipanion';
 import type { AppPlan, CommandPlan, OptionPlan } from '../plan/types.js';
-import { manifestCommand, probeCommands } from './builtins.js';
+import { manifestCommand, openApiCommand, probeCommands } from './builtins.js';
 import { appVersion } from './version.js';
 
 export interface Io {
@@ -34,6 +34,7 @@ export function buildCli(plan: AppPlan, execute: Execute, colors = false): Cli {
   GENERATED.set(cli, generated);
   for (const probe of probeCommands()) cli.register(probe);
   cli.register(manifestCommand(plan));
+  if ([...plan.commands.values()].some((c) => c.server === 'http')) cli.register(openApiCommand(plan));
   return cli;
 }
 

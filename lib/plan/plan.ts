@@ -183,10 +183,9 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
   } else if ((PROBE_COMMANDS as readonly string[]).includes(name)) {
     problems.push(`${cls.name}: command name '${name}' is reserved for the ${name} probe; choose another name.`);
     ok = false;
-  } else if (name === 'manifest') {
-    problems.push(
-      `${cls.name}: command name 'manifest' is reserved for the Kubernetes manifest generator; choose another name.`,
-    );
+  } else if (name === 'manifest' || name === 'openapi') {
+    const what = name === 'manifest' ? 'the Kubernetes manifest generator' : 'the OpenAPI document generator';
+    problems.push(`${cls.name}: command name '${name}' is reserved for ${what}; choose another name.`);
     ok = false;
   }
   if (record.main) problems.push(`${cls.name}: a class is either @Main or a @Command, not both.`);

@@ -66,6 +66,7 @@ export function planControllers(
         middleware: route.options.middleware ?? [],
         status: route.options.status,
         params: planParams(cls, route.handler, route.method, record.params ?? [], problems),
+        response: responseSchema(name, route.options.response, problems),
       });
     }
     if (routes.length === 0 && record.routes.length === 0) {
@@ -195,4 +196,11 @@ function planParams(
 function isStandardSchema(value: unknown): boolean {
   const props = (value as { '~standard'?: { version?: unknown; validate?: unknown } } | null)?.['~standard'];
   return typeof props === 'object' && props !== null && props.version === 1 && typeof props.validate === 'function';
+}
+
+function responseSchema(route: string, schema: unknown, problems: string[]): ParamPlan['schema'] {
+  if (schema === undefined) return undefined;
+  if (isStandardSchema(schema)) return schema as ParamPlan['schema'];
+  problems.push(`${route}: the response schema is not a Standard Schema; pass a zod, valibot, arktype or other one.`);
+  return undefined;
 }

@@ -57,6 +57,8 @@ export interface RoutePlan {
   readonly status: number | undefined;
   /** The handler's arguments in order, when it has parameter decorators; else it gets `(ctx)`. */
   readonly params: readonly ParamPlan[];
+  /** The schema of the returned body, for the OpenAPI document. */
+  readonly response: StandardSchemaV1 | undefined;
 }
 
 export interface ParamPlan {
