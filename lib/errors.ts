@@ -66,9 +66,29 @@ export class HookTimeoutError extends HookError {
   }
 }
 
+/**
+ * What went wrong, said once: the error's message, then each cause's message
+ * that it does not already contain (`new Error(\`x: ${e.message}\`, { cause: e })`
+ * is common, and pino's `messageWithCauses` would repeat it).
+ */
 export function messageOf(error: unknown): string {
+  let text = ownMessage(error);
+  const seen = new Set<unknown>([error]);
+  for (let cause = causeOf(error); cause !== undefined && !seen.has(cause); cause = causeOf(cause)) {
+    seen.add(cause);
+    const more = ownMessage(cause);
+    if (more && !text.includes(more)) text = text ? `${text}: ${more}` : more;
+  }
+  return text;
+}
+
+function ownMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
+}
+
+function causeOf(error: unknown): unknown {
+  return error instanceof Error ? error.cause : undefined;
 }
 
 export function isAbortError(error: unknown): boolean {

@@ -2,6 +2,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Logger as PinoLogger } from 'pino';
 import { HealthControlService } from '../../proto/gen/dionysus/health/v1/control.js';
 import { HealthService as HealthDefinition } from '../../proto/gen/grpc/health/v1/health.js';
+import { listenError } from '../config/listen.js';
 import { Health } from '../health/health.js';
 import { RuntimeInfo } from '../health/runtime.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
@@ -61,7 +62,7 @@ export function grpcRunner(): ServerRunner {
 
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(`${hostOf(grpc.host)}:${grpc.port}`, ServerCredentials.createInsecure(), (error, bound) =>
-          error ? reject(error) : resolve(bound),
+          error ? reject(listenError('grpc', grpc.host, grpc.port, error)) : resolve(bound),
         ),
       );
       if (container.isBound(RuntimeInfo)) container.get(RuntimeInfo).set('grpc', { port });

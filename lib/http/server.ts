@@ -1,8 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import Router from '@koa/router';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import compose from 'koa-compose';
+import { listen } from '../config/listen.js';
 import { bindConstant } from '../container/container.js';
 import { DionysusError } from '../errors.js';
 import { Health } from '../health/health.js';
@@ -102,7 +103,7 @@ export function httpRunner(): ServerRunner {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
       });
-      await listen(server, settings.http.port, settings.http.host);
+      await listen(server, 'http', settings.http.port, settings.http.host);
       const port = (server.address() as AddressInfo).port;
       if (container.isBound(RuntimeInfo)) container.get(RuntimeInfo).set('http', { port });
       logger.info(
@@ -297,14 +298,4 @@ function templateOf(router: Matching, path: string, method: string): string | un
   const found = router.match(path, method);
   const layer = found.pathAndMethod.find((l) => l.methods.length > 0) ?? found.path.find((l) => l.methods.length > 0);
   return typeof layer?.path === 'string' ? layer.path : undefined;
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listen } from '../config/listen.js';
 
 /**
  * The admin server of long-running commands: `GET /metrics` in Prometheus
@@ -37,13 +38,7 @@ export class AdminServer {
       );
     });
     server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, 'admin', port, host);
     this.#server = server;
   }
 

@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/defaults.js';
+import { DionysusError, HookError } from '../errors.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 
 export interface LoggerHandle {
@@ -188,7 +189,8 @@ export function logLifecycle(logger: Logger): (event: LifecycleEvent) => void {
           outcome: event.outcome,
         };
         if (event.outcome === 'ok') logger.info(fields, `${event.hook} ok`);
-        else logger.error({ ...fields, err: event.error }, event.error?.message ?? `${event.hook} ${event.outcome}`);
+        else if (event.error) logger.error({ ...fields, err: errorField(event.error) }, event.error.message);
+        else logger.error(fields, `${event.hook} ${event.outcome}`);
         break;
       }
       case 'phase:end': {
@@ -215,6 +217,38 @@ export function logLifecycle(logger: Logger): (event: LifecycleEvent) => void {
         break;
     }
   };
+}
+
+/**
+ * An error as a log field that does not repeat the line's message (the
+ * message already says every cause once, see `messageOf`): its type and
+ * fields, the type and fields of what was thrown, and where that was thrown
+ * as stack frames without the message. pino's own serializer would write the
+ * message and each cause's message again in `message` and `stack`. The
+ * framework's own errors (bad configuration, a hook timeout) get no stack:
+ * their frames are the framework's, the message says what is wrong.
+ */
+export function errorField(error: Error): Record<string, unknown> {
+  const thrown = error instanceof HookError && error.cause !== undefined ? error.cause : error;
+  const field: Record<string, unknown> = { type: error.name, ...plainFields(error) };
+  if (thrown !== error) {
+    field.cause = thrown instanceof Error ? { type: thrown.name, ...plainFields(thrown) } : { type: typeof thrown };
+  }
+  if (thrown instanceof Error && !(thrown instanceof DionysusError)) {
+    const frames = (thrown.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+    if (frames.length > 0) field.stack = frames.map((line) => line.trim()).join('\n');
+  }
+  return field;
+}
+
+/** An error's own enumerable fields of plain values (`code`, `errno`, `hook`…), without its message, stack or cause. */
+function plainFields(error: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (key === 'message' || key === 'stack' || key === 'cause' || key === 'expose') continue;
+    if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) out[key] = value;
+  }
+  return out;
 }
 
 function round(ms: number): number {

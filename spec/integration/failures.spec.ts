@@ -1,5 +1,19 @@
+import { createServer, type Server } from 'node:net';
 import { expect } from 'chai';
-import { fixture, killChildren, node, stackLines } from './child.js';
+import { fixture, killChildren, node, SAMPLE, stackLines } from './child.js';
+
+/** How often `text` occurs in `within`. */
+function occurrences(within: string, text: string): number {
+  return within.split(text).length - 1;
+}
+
+/** The JSON log lines a process wrote, wherever its logs go (stdout for servers, stderr for tasks). */
+function logRecords(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
 
 // Fixture apps (spec/fixtures/) that fail on purpose, run as real processes.
 describe('a failing app as a process', () => {
@@ -49,6 +63,61 @@ describe('a failing app as a process', () => {
       .and.to.include('prerun')
       .and.to.include('database unreachable');
     expect(exit.lines).to.deep.equal(['main prerun', 'command prerun', 'command postrun', 'main postrun']);
+  });
+
+  it('says why a run failed once per message: on stderr, and in the log line of the failed hook', async () => {
+    const exit = await node(fixture('failing-run'), ['report', '--format', 'xml']).waitForExit();
+    expect(exit.code).to.equal(1);
+    const reported = exit.stderr.split('\n').filter((line) => line.startsWith('reports report: '));
+    expect(reported).to.deep.equal(['reports report: ReportCommand.run failed in run: unknown format xml']);
+    const records = logRecords(exit.stdout + exit.stderr);
+    const failed = records.find((record) => record.hook === 'ReportCommand.run' && record.outcome === 'failed');
+    expect(failed?.msg).to.equal('ReportCommand.run failed in run: unknown format xml');
+    for (const record of records) {
+      expect(occurrences(JSON.stringify(record), 'unknown format xml'), JSON.stringify(record)).to.be.at.most(1);
+    }
+    // Where it was thrown is still logged, as stack frames.
+    expect(failed?.err).to.include({ type: 'HookError' });
+    expect(failed?.err)
+      .to.have.property('stack')
+      .that.matches(/^at .*ReportCommand\.run/);
+  });
+
+  describe('a port already in use', () => {
+    let taken: Server;
+    let port: number;
+
+    beforeEach(async () => {
+      taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      port = (taken.address() as { port: number }).port;
+    });
+
+    afterEach(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+
+    const servers = [
+      ['http', 'http', 'HTTP_PORT'],
+      ['grpc', 'grpc', 'GRPC_PORT'],
+      ['ctl', 'admin', 'ADMIN_PORT'],
+    ] as const;
+    for (const [command, server, variable] of servers) {
+      it(`names the address and the setting that holds the ${server} port (${variable}, dionysus.${server}.port)`, async () => {
+        const exit = await node(SAMPLE, [command], {
+          env: {
+            HTTP_PORT: '0',
+            GRPC_PORT: '0',
+            ADMIN_PORT: '0',
+            [variable]: String(port),
+            NODE_CONFIG: JSON.stringify({ dionysus: { [server]: { host: '127.0.0.1' } } }),
+          },
+        }).waitForExit();
+        expect(exit.code).to.equal(1);
+        expect(exit.stderr).to.include(
+          `${server} server cannot listen on 127.0.0.1:${port}: the address is already in use (EADDRINUSE); its port is set by ${variable} or dionysus.${server}.port`,
+        );
+        expect(stackLines(exit.stderr)).to.deep.equal([]);
+      });
+    }
   });
 
   it('exits 1 listing every plan problem at once, before any hook runs', async () => {

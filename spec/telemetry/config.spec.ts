@@ -247,6 +247,21 @@ describe('configuration: node-config files, NODE_CONFIG and environment override
       expect(failed?.msg).to.include('dionysus.htp');
     });
 
+    it('says each problem once per message: on stderr and in each log line', async () => {
+      const exit = await runApp(['plain'], { NODE_CONFIG: '{"dionysus":{"admin":{"port":70000}}}' });
+      expect(exit.code).to.equal(1);
+      const problem = 'dionysus.admin.port: 70000 is not a port number (0-65535) (from $NODE_CONFIG)';
+      expect(exit.stderr.split(problem)).to.have.length(2);
+      const records = logLines(`${exit.stdout}\n${exit.stderr}`);
+      const failed = hookLines(records).find((line) => line.hook === 'framework.config');
+      expect(failed?.msg).to.include(problem);
+      for (const record of records) {
+        expect(JSON.stringify(record).split('dionysus.admin.port'), JSON.stringify(record)).to.have.length.at.most(2);
+      }
+      // The framework's own message says what is wrong: no stack of framework frames.
+      expect(failed?.err).to.not.have.property('stack');
+    });
+
     it('names a config file outside the working directory by its absolute path', async () => {
       const configDir = configFiles({ 'default.json': { dionysus: { admin: { port: 'x' } } } });
       const elsewhere = mkdtempSync(join(tmpdir(), 'dionysus-cwd-'));
