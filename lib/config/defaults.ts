@@ -1,6 +1,12 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * The longest delay a Node.js timer keeps (2^31 - 1 ms, about 24.8 days);
+ * a longer one fires after 1 ms, with a TimeoutOverflowWarning.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 

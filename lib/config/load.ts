@@ -1,7 +1,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { DionysusError } from '../errors.js';
 import { type FrameworkSettings, frameworkDefaults } from './defaults.js';
-import { lookup, mergeDeep, RULES, validateSection } from './validate.js';
+import { isPlainObject, lookup, mergeDeep, RULES, validateSection } from './validate.js';
 
 interface ConfigSource {
   name: string;
@@ -43,6 +43,9 @@ export const ENV_OVERRIDES: readonly (readonly [string, string])[] = [
 export function loadConfiguration(env: NodeJS.ProcessEnv = process.env, overrides?: unknown): LoadedConfig {
   // An app without a config folder runs on defaults, without node-config's warning.
   if (process.env.SUPPRESS_NO_CONFIG_WARNING === undefined) process.env.SUPPRESS_NO_CONFIG_WARNING = 'true';
+  // node-config reads NODE_CONFIG from the process's environment: checked first, as it would only warn and drop it.
+  const inline = nodeConfigProblem(process.env.NODE_CONFIG);
+  if (inline) throw invalid([`NODE_CONFIG: ${inline} (from the environment)`]);
   const config = require('config') as NodeConfig;
   const values = config.util.toObject(config);
   const sources = config.util.getConfigSources();
@@ -70,12 +73,56 @@ export function loadConfiguration(env: NodeJS.ProcessEnv = process.env, override
     if (problem) messages.push(`${name}: ${JSON.stringify(raw)} ${problem} (from the environment)`);
     else settings = mergeDeep(settings, nest(key, value));
   }
-  if (messages.length > 0) {
-    throw new DionysusError('config', `invalid configuration:\n${messages.map((m) => `  - ${m}`).join('\n')}`, {
-      expose: true,
-    });
-  }
+  messages.push(...crossKeyProblems(mergeDeep(settings, overrides), sourceOf));
+  if (messages.length > 0) throw invalid(messages);
   return { settings: mergeDeep(settings, overrides), values, sourceOf };
+}
+
+function invalid(messages: readonly string[]): DionysusError {
+  return new DionysusError('config', `invalid configuration:\n${messages.map((m) => `  - ${m}`).join('\n')}`, {
+    expose: true,
+  });
+}
+
+/** What is wrong with the NODE_CONFIG variable, or undefined: it must hold a JSON object. */
+function nodeConfigProblem(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return `is not valid JSON (${(error as Error).message})`;
+  }
+  if (!isPlainObject(parsed)) {
+    const what = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+    return `is JSON but ${what}, not an object like {"dionysus":{"http":{"port":8080}}}`;
+  }
+  return undefined;
+}
+
+/** Settings that are each valid but cannot work together. */
+function crossKeyProblems(settings: FrameworkSettings, sourceOf: (key: string) => string | undefined): string[] {
+  const from = (key: string): string => sourceOf(`dionysus.${key}`) ?? 'the defaults';
+  const problems: string[] = [];
+  // The drain delay is spent inside the shutdown budget: one not shorter than the budget fails every stop.
+  const { drainDelayMs, timeoutMs } = settings.shutdown;
+  if (typeof drainDelayMs === 'number' && typeof timeoutMs === 'number' && drainDelayMs >= timeoutMs) {
+    problems.push(
+      `dionysus.shutdown.drainDelayMs (${drainDelayMs} ms) leaves no time to drain within dionysus.shutdown.timeoutMs (${timeoutMs} ms); the budget includes the delay, so raise the budget or shorten the delay (drainDelayMs from ${from('shutdown.drainDelayMs')}, timeoutMs from ${from('shutdown.timeoutMs')})`,
+    );
+  }
+  // node:http refuses a headers timeout longer than the whole request's.
+  const { headersTimeoutMs, requestTimeoutMs } = settings.http;
+  if (
+    typeof headersTimeoutMs === 'number' &&
+    typeof requestTimeoutMs === 'number' &&
+    headersTimeoutMs > requestTimeoutMs
+  ) {
+    problems.push(
+      `dionysus.http.headersTimeoutMs (${headersTimeoutMs} ms) is longer than dionysus.http.requestTimeoutMs (${requestTimeoutMs} ms), which includes the headers; shorten it or raise requestTimeoutMs (headersTimeoutMs from ${from('http.headersTimeoutMs')}, requestTimeoutMs from ${from('http.requestTimeoutMs')})`,
+    );
+  }
+  return problems;
 }
 
 function nest(key: string, value: unknown): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { type FrameworkSettings, LOG_LEVELS } from './defaults.js';
+import { type FrameworkSettings, LOG_LEVELS, MAX_TIMER_MS } from './defaults.js';
 
 /** A check of one framework key: returns what is wrong, or undefined. */
 type Rule = (value: unknown) => string | undefined;
@@ -8,13 +8,20 @@ const port: Rule = (v) =>
 const text: Rule = (v) => (typeof v === 'string' ? undefined : 'is not a string');
 const flag: Rule = (v) => (typeof v === 'boolean' ? undefined : 'is not true or false');
 const positiveMs: Rule = (v) =>
-  typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'is not a positive number of milliseconds';
+  typeof v === 'number' && Number.isFinite(v) && v > 0 ? timerRange(v) : 'is not a positive number of milliseconds';
 const nonNegativeMs: Rule = (v) =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'is not a number of milliseconds (0 or more)';
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? timerRange(v) : 'is not a number of milliseconds (0 or more)';
 const bytes: Rule = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a positive number of bytes');
 const share: Rule = (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'is not a share between 0 and 1');
 const level: Rule = (v) =>
   (LOG_LEVELS as readonly unknown[]).includes(v) ? undefined : `is not a log level (${LOG_LEVELS.join(', ')})`;
+
+/** What is wrong with a duration no timer can wait for, or undefined. */
+export function timerRange(ms: number): string | undefined {
+  return ms > MAX_TIMER_MS
+    ? `is longer than ${MAX_TIMER_MS} ms (about 24.8 days), the longest a timer can wait`
+    : undefined;
+}
 
 /** Every framework key under `dionysus` and its rule; unknown keys are errors. */
 export const RULES: Record<string, Rule> = {

@@ -17,6 +17,9 @@ import { healthx } from './healthx.js';
 import { observe } from './observe.js';
 import { routeArguments } from './params.js';
 
+/** How often Node looks for requests past `headersTimeoutMs` / `requestTimeoutMs`. */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
+
 /**
  * Whether responses ask clients to close their connection; read by every
  * response. On from the stop signal, not only from the drain: kube-proxy
@@ -94,10 +97,17 @@ export function httpRunner(): ServerRunner {
       drain.templateOf = (path, method) => templateOf(routes, path, method) ?? templateOf(raw, path, method);
       if (container.isBound(IN_MEMORY)) return inMemory(drain);
 
-      const server = createServer(app.callback());
+      const server = createServer(
+        {
+          headersTimeout: settings.http.headersTimeoutMs,
+          requestTimeout: settings.http.requestTimeoutMs,
+          // Node checks the headers and request timeouts only this often (30 s by default), so a
+          // short timeout would fire up to 30 s late.
+          connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+        },
+        app.callback(),
+      );
       server.keepAliveTimeout = settings.http.keepAliveTimeoutMs;
-      server.headersTimeout = settings.http.headersTimeoutMs;
-      server.requestTimeout = settings.http.requestTimeoutMs;
       const sockets = new Set<Socket>();
       server.on('connection', (socket: Socket) => {
         sockets.add(socket);

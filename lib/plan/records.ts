@@ -1,4 +1,5 @@
 import { type ClassRecord, readRecord } from '../../decorators/metadata.js';
+import { timerRange } from '../config/validate.js';
 
 /**
  * The class's record merged with its base classes' (bases first), so a
@@ -45,8 +46,9 @@ export function merged(cls: Function, problems: string[]): ClassRecord {
 function validateHookOptions(cls: Function, record: ClassRecord, problems: string[]): void {
   for (const { method, options } of record.hooks) {
     const { timeoutMs, order } = options;
-    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      const p = `${cls.name}.${method}: timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}.`;
+    const badTimeout = timeoutProblem(timeoutMs);
+    if (badTimeout) {
+      const p = `${cls.name}.${method}: timeoutMs ${badTimeout}.`;
       if (!problems.includes(p)) problems.push(p);
     }
     if (order !== undefined && !Number.isFinite(order)) {
@@ -55,10 +57,18 @@ function validateHookOptions(cls: Function, record: ClassRecord, problems: strin
     }
   }
   for (const check of record.checks) {
-    const t = check.options.timeoutMs;
-    if (t !== undefined && !(Number.isFinite(t) && t > 0)) {
-      const p = `${cls.name}.${check.method}: check timeoutMs must be a positive number of milliseconds, got ${String(t)}.`;
+    const badTimeout = timeoutProblem(check.options.timeoutMs);
+    if (badTimeout) {
+      const p = `${cls.name}.${check.method}: check timeoutMs ${badTimeout}.`;
       if (!problems.includes(p)) problems.push(p);
     }
   }
+}
+
+/** What is wrong with a decorator's `timeoutMs`, or undefined. */
+function timeoutProblem(ms: number | undefined): string | undefined {
+  if (ms === undefined) return undefined;
+  if (!(Number.isFinite(ms) && ms > 0)) return `must be a positive number of milliseconds, got ${String(ms)}`;
+  const tooLong = timerRange(ms);
+  return tooLong && `${ms} ${tooLong}`;
 }

@@ -8,6 +8,7 @@
 import { readdirSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_TIMER_MS } from '../config/defaults.js';
 import { type Descriptor, entryOf, isAlive, type ProbeName, readJson, type Transport } from './files.js';
 
 export interface Answer {
@@ -134,6 +135,7 @@ function parseFlags(args: readonly string[]): Flags | string {
       const ms = Number(value);
       if (!Number.isInteger(ms) || ms <= 0)
         return `--timeout must be a positive number of milliseconds, got ${JSON.stringify(value)}`;
+      if (ms > MAX_TIMER_MS) return `--timeout ${ms} is longer than ${MAX_TIMER_MS} ms, the longest a timer can wait`;
       flags.timeoutMs = ms;
     }
   }

@@ -56,13 +56,8 @@ export function renderManifest(plan: AppPlan, options: ManifestOptions, env = pr
       error: `${ephemeral.map((key) => `dionysus.${key}.port`).join(' and ')} ${ephemeral.length > 1 ? 'are' : 'is'} 0 (an ephemeral port): a Deployment needs fixed ports for its probes and containerPort; set a port (check HTTP_PORT, GRPC_PORT and ADMIN_PORT in the environment)`,
     };
   }
+  // loadConfiguration refused a drain delay not shorter than the budget.
   const { drainDelayMs, timeoutMs } = settings.shutdown;
-  if (drainDelayMs >= timeoutMs) {
-    return {
-      ok: false,
-      error: `dionysus.shutdown.drainDelayMs (${drainDelayMs} ms) leaves no time to drain within dionysus.shutdown.timeoutMs (${timeoutMs} ms); the budget includes the delay, so raise the budget or shorten the delay`,
-    };
-  }
   const needed = Math.ceil(timeoutMs / 1000) + POST_BUDGET_SECONDS;
   let grace = needed;
   if (options.gracePeriod !== undefined) {

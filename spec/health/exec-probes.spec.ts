@@ -294,6 +294,12 @@ describe('exec probes against a ctl command', () => {
     const cases: [string[], Record<string, string>, string][] = [
       [['readiness', '--timeout', 'abc'], {}, '--timeout must be a positive number of milliseconds, got "abc"'],
       [['readiness', '--timeout=-5'], {}, '--timeout must be a positive number of milliseconds, got "-5"'],
+      // Past 2^31 - 1 ms a timer fires after 1 ms: the probe would fail at once, blaming the app.
+      [
+        ['readiness', '--timeout', '3000000000'],
+        {},
+        '--timeout 3000000000 is longer than 2147483647 ms, the longest a timer can wait',
+      ],
       [['liveness', '--verbose'], {}, 'unknown option "--verbose"'],
       [['liveness', '--verbose', 'yes'], {}, 'unknown option "--verbose"'],
       [['startup', 'now'], {}, 'unexpected argument "now"'],

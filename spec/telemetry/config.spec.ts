@@ -189,6 +189,52 @@ describe('configuration: node-config files, NODE_CONFIG and environment override
         problem: 'dionysus.log.flushIntervalMs: -5 is not a number of milliseconds (0 or more) (from $NODE_CONFIG)',
       },
       {
+        what: 'a NODE_CONFIG that is not valid JSON, which node-config would drop with a warning',
+        env: { NODE_CONFIG: '{"dionysus":{"http":{"controlToken":"s3cret"}}' },
+        problem: /^NODE_CONFIG: is not valid JSON \(.+\) \(from the environment\)$/,
+      },
+      {
+        what: 'a NODE_CONFIG that is JSON but not an object',
+        env: { NODE_CONFIG: '42' },
+        problem:
+          'NODE_CONFIG: is JSON but a number, not an object like {"dionysus":{"http":{"port":8080}}} (from the environment)',
+      },
+      {
+        what: 'a NODE_CONFIG that is a JSON array',
+        env: { NODE_CONFIG: '[{"dionysus":{}}]' },
+        problem:
+          'NODE_CONFIG: is JSON but an array, not an object like {"dionysus":{"http":{"port":8080}}} (from the environment)',
+      },
+      {
+        what: 'a hook timeout longer than a timer can wait (it would fire after 1 ms)',
+        env: { NODE_CONFIG: '{"dionysus":{"hooks":{"timeoutMs":3000000000}}}' },
+        problem:
+          'dionysus.hooks.timeoutMs: 3000000000 is longer than 2147483647 ms (about 24.8 days), the longest a timer can wait (from $NODE_CONFIG)',
+      },
+      {
+        what: 'a heartbeat interval longer than a timer can wait (it would spin)',
+        env: { NODE_CONFIG: '{"dionysus":{"health":{"heartbeatIntervalMs":2147483648}}}' },
+        problem:
+          'dionysus.health.heartbeatIntervalMs: 2147483648 is longer than 2147483647 ms (about 24.8 days), the longest a timer can wait (from $NODE_CONFIG)',
+      },
+      {
+        what: 'a drain delay not shorter than the shutdown budget (every stop would exit 1)',
+        env: { NODE_CONFIG: '{"dionysus":{"shutdown":{"drainDelayMs":5000,"timeoutMs":5000}}}' },
+        problem:
+          'dionysus.shutdown.drainDelayMs (5000 ms) leaves no time to drain within dionysus.shutdown.timeoutMs (5000 ms); the budget includes the delay, so raise the budget or shorten the delay (drainDelayMs from $NODE_CONFIG, timeoutMs from $NODE_CONFIG)',
+      },
+      {
+        what: 'a drain delay from the file against the default budget',
+        files: { 'default.json': { dionysus: { shutdown: { drainDelayMs: 30000 } } } },
+        problem: `dionysus.shutdown.drainDelayMs (30000 ms) leaves no time to drain within dionysus.shutdown.timeoutMs (25000 ms); the budget includes the delay, so raise the budget or shorten the delay (drainDelayMs from ${join('config', 'default.json')}, timeoutMs from the defaults)`,
+      },
+      {
+        what: 'a headers timeout longer than the request timeout (node:http refuses it)',
+        env: { NODE_CONFIG: '{"dionysus":{"http":{"headersTimeoutMs":5000,"requestTimeoutMs":1000}}}' },
+        problem:
+          'dionysus.http.headersTimeoutMs (5000 ms) is longer than dionysus.http.requestTimeoutMs (1000 ms), which includes the headers; shorten it or raise requestTimeoutMs (headersTimeoutMs from $NODE_CONFIG, requestTimeoutMs from $NODE_CONFIG)',
+      },
+      {
         what: 'a bad LOG_LEVEL',
         env: { LOG_LEVEL: 'loud' },
         problem:
@@ -220,6 +266,8 @@ describe('configuration: node-config files, NODE_CONFIG and environment override
         if (typeof problem === 'string') expect(reported[0]).to.equal(problem);
         else expect(reported[0]).to.match(problem);
         expect(stackLines(exit.stderr)).to.deep.equal([]);
+        // Only the framework's message: node-config prints no warning of its own.
+        expect(exit.stderr).to.not.match(/malformed|WARNING/);
       });
     }
 

@@ -577,6 +577,28 @@ describe('plan: validation', () => {
     expect(problems[0]).to.include('@injectable()');
   });
 
+  it('rejects hook and check timeouts longer than a timer can wait, which would fire after 1 ms', () => {
+    @Command('patient')
+    class Patient {
+      @ReadinessCheck('slow', { timeoutMs: 2 ** 31 })
+      slow(): void {}
+
+      @PreRun({ timeoutMs: 3_000_000_000 })
+      prepare(): void {}
+
+      @Run()
+      run(): void {}
+    }
+
+    @Main({ name: 'patient-app', commands: [Patient] })
+    class PatientApp {}
+
+    expect(planErrorOf(PatientApp).problems).to.deep.equal([
+      'Patient.prepare: timeoutMs 3000000000 is longer than 2147483647 ms (about 24.8 days), the longest a timer can wait.',
+      'Patient.slow: check timeoutMs 2147483648 is longer than 2147483647 ms (about 24.8 days), the longest a timer can wait.',
+    ]);
+  });
+
   it('rejects a bad check timeout and a bad hook order', () => {
     @Command('checked')
     class Checked {
