@@ -53,7 +53,7 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
         flushIntervalMs: context.settings.log.flushIntervalMs,
       });
       const handle = log;
-      context.events.on(logLifecycle(handle.logger));
+      context.events.on(untilConfigured(logLifecycle(handle.logger)));
       context.events.on((event) => {
         if (event.type === 'hook:end' && event.outcome !== 'ok') failed = true;
         if (event.type === 'hook:end') earlyHooks?.push(event);
@@ -146,6 +146,26 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
   };
 
   return [logger, config, tracingStep, metrics];
+}
+
+/**
+ * Holds the events that come before the configuration is loaded (the logger
+ * step's own, the config step's) and passes them on once it is, so that a
+ * level set in a config file applies from the first line: the logger starts
+ * before the config step and knows only LOG_LEVEL. When configuration fails,
+ * they pass at the level the logger started with.
+ */
+function untilConfigured(listener: (event: LifecycleEvent) => void): (event: LifecycleEvent) => void {
+  let held: LifecycleEvent[] | undefined = [];
+  return (event) => {
+    if (!held) return listener(event);
+    held.push(event);
+    const configured = event.type === 'hook:end' && event.hook === 'framework.config';
+    if (!configured && event.type !== 'exit') return;
+    const events = held;
+    held = undefined;
+    for (const e of events) listener(e);
+  };
 }
 
 /** OpenTelemetry's standard variables decide, then configuration. */

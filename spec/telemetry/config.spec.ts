@@ -101,6 +101,16 @@ describe('configuration: node-config files, NODE_CONFIG and environment override
       });
     });
 
+    it('applies a log level from a config file from the first log line on', async () => {
+      const configDir = configFiles({ 'default.json': { dionysus: { log: { level: 'warn' } } } });
+      const exit = await runApp(['plain'], { NODE_CONFIG_DIR: configDir });
+      expect(exit.code, exit.stderr).to.equal(0);
+      expect(shown(exit).logLevel).to.equal('warn');
+      // The logger starts before the config step; its own line and the config step's wait for the level.
+      const lines = logLines(`${exit.stdout}\n${exit.stderr}`);
+      expect(lines.filter((line) => line.level === 'info').map((line) => line.msg)).to.deep.equal([]);
+    });
+
     it('lets the framework variable LOG_LEVEL override every file and NODE_CONFIG', async () => {
       const configDir = configFiles(layers);
       const exit = await runApp(['show'], {
