@@ -1,5 +1,12 @@
 import type { MemberDecorator } from './hooks.js';
-import { type ControllerOptions, type HttpMethod, onMethod, type RouteOptions, updateRecord } from './metadata.js';
+import {
+  type ControllerOptions,
+  declareServerPart,
+  type HttpMethod,
+  onMethod,
+  type RouteOptions,
+  updateRecord,
+} from './metadata.js';
 
 /**
  * A class whose decorated methods are HTTP routes under `prefix`. List it in
@@ -11,7 +18,10 @@ import { type ControllerOptions, type HttpMethod, onMethod, type RouteOptions, u
  * }
  */
 export function Controller(prefix = '', options: ControllerOptions = {}): ClassDecorator {
-  return (target) => updateRecord(target, (record) => void (record.controller = { prefix, options }));
+  return (target) => {
+    declareServerPart(target);
+    updateRecord(target, (record) => void (record.controller = { prefix, options }));
+  };
 }
 
 function route(method: HttpMethod, path: string, options: RouteOptions): MemberDecorator {

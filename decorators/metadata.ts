@@ -45,9 +45,17 @@ export interface CommandOptions {
   services?: Function[];
   /** grpc: grpc-js server interceptors, run before the framework's own handling. */
   interceptors?: unknown[];
-  /** Extra properties for server-specific decorators of later modules. */
-  [extra: string]: unknown;
 }
+
+/** Every key of CommandOptions, for the planner to name one it does not know (a JavaScript app, a cast). */
+export const COMMAND_OPTION_KEYS: readonly (keyof CommandOptions)[] = [
+  'description',
+  'server',
+  'controllers',
+  'middleware',
+  'services',
+  'interceptors',
+];
 
 export interface OptionOptions {
   description?: string;
@@ -148,6 +156,18 @@ export function updateRecord(target: Function, update: (record: ClassRecord) => 
     });
   }
   update(holder[RECORD] as ClassRecord);
+}
+
+const declaredServerParts: Function[] = [];
+
+/** Notes a class decorated with @Controller or @GrpcService, so the planner can name one no command lists. */
+export function declareServerPart(target: Function): void {
+  if (!declaredServerParts.includes(target)) declaredServerParts.push(target);
+}
+
+/** Every @Controller and @GrpcService class declared so far in this process, in declaration order. */
+export function declaredServerClasses(): readonly Function[] {
+  return declaredServerParts;
 }
 
 /** The class's own record (not its bases'), for the planner. */

@@ -25,6 +25,11 @@ export interface ExecuteOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Turns tracing on, exporting to this OpenTelemetry SpanExporter (e.g. an in-memory one in tests). */
   readonly spanExporter?: SpanExporter;
+  /**
+   * The @Controller and @GrpcService classes the app's modules declared; one
+   * that no command lists gets a warning line on stderr. The launcher sets it.
+   */
+  readonly declared?: readonly Function[];
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -36,12 +41,13 @@ export async function execute(main: Function, options: ExecuteOptions): Promise<
   const io = options.io ?? { stdout: process.stdout, stderr: process.stderr, colors: process.stdout.isTTY === true };
   let plan: AppPlan;
   try {
-    plan = buildPlan(main);
+    plan = buildPlan(main, options.declared ? { declared: options.declared } : {});
   } catch (error) {
     if (!(error instanceof PlanError)) throw error;
     io.stderr.write(`${error.message}\n`);
     return 1;
   }
+  for (const warning of plan.warnings) io.stderr.write(`${plan.name}: warning: ${warning}\n`);
   // What runs a command (container, lifecycle, health, telemetry, servers)
   // loads only when one runs: `--help`, `--version` and usage errors never pay
   // for it (bench/cold-start.bench.ts measures this).

@@ -17,18 +17,30 @@
 const PROBES = new Set(['startup', 'liveness', 'readiness']);
 
 export function launch(load: () => unknown, argv: readonly string[] = process.argv.slice(2)): void {
-  const started = PROBES.has(argv[0] ?? '')
-    ? (require('./probe/main.js') as typeof import('./probe/main.js')).runProbe(argv)
-    : Promise.resolve()
-        .then(load)
-        .then((exports) => {
-          const { findMainClass } = require('./plan/plan.js') as typeof import('./plan/plan.js');
-          const main = findMainClass(exports);
-          if (!main) {
-            throw new Error('launch: the loaded module exports no @Main class (export it as default or by name)');
-          }
-          return (require('./app.js') as typeof import('./app.js')).bootstrap(main, argv);
-        });
+  if (PROBES.has(argv[0] ?? '')) {
+    exitWith((require('./probe/main.js') as typeof import('./probe/main.js')).runProbe(argv));
+    return;
+  }
+  // What the app's modules declare while they load is the app's: a controller among them that no
+  // command lists is named at start (in a test process, other apps' classes are declared too).
+  const { declaredServerClasses } = require('../decorators/metadata.js') as typeof import('../decorators/metadata.js');
+  const before = declaredServerClasses().length;
+  exitWith(
+    Promise.resolve()
+      .then(load)
+      .then((exports) => {
+        const { findMainClass } = require('./plan/plan.js') as typeof import('./plan/plan.js');
+        const main = findMainClass(exports);
+        if (!main) {
+          throw new Error('launch: the loaded module exports no @Main class (export it as default or by name)');
+        }
+        const declared = declaredServerClasses().slice(before);
+        return (require('./app.js') as typeof import('./app.js')).execute(main, { argv, declared });
+      }),
+  );
+}
+
+function exitWith(started: Promise<number>): void {
   started.then(
     (code) => process.exit(code),
     (error: unknown) => {

@@ -38,8 +38,13 @@ export function makeInjectable(cls: Function): void {
  * anything: every class reached (to bind), and what keeps the container from
  * building them (parameters it cannot resolve, cycles).
  */
-export function inspectClasses(roots: readonly Function[]): { classes: Function[]; problems: string[] } {
+export function inspectClasses(
+  roots: readonly Function[],
+  { metadataEmitted }: { metadataEmitted?: boolean } = {},
+): { classes: Function[]; problems: string[] } {
   const problems: string[] = [];
+  /** Classes whose constructor takes parameters TypeScript emitted no types for. */
+  const untyped: Function[] = [];
   const done = new Set<Function>();
   const walk = (cls: Function, path: Function[]): void => {
     if (path.includes(cls)) {
@@ -56,7 +61,12 @@ export function inspectClasses(roots: readonly Function[]): { classes: Function[
       makeInjectable(cls);
       args = getClassMetadata(cls as never).constructorArguments;
     } catch (error) {
-      const named = unprovidedParameters(cls);
+      const types: unknown[] | undefined = Reflect.getOwnMetadata('design:paramtypes', cls);
+      if (!types) {
+        if (cls.length > 0) untyped.push(cls);
+        return;
+      }
+      const named = unprovidedParameters(cls, types);
       problems.push(
         ...(named.length > 0
           ? named
@@ -64,6 +74,10 @@ export function inspectClasses(roots: readonly Function[]): { classes: Function[
               `${cls.name}: the container cannot construct it (${firstLine(messageOf(error))}); give every constructor parameter a class type or @inject(TOKEN).`,
             ]),
       );
+      // The parameters it could read are classes to build too: report their problems now, not after this fix.
+      for (const type of types) {
+        if (typeof type === 'function' && !UNRESOLVABLE.has(type)) walk(type, [...path, cls]);
+      }
       return;
     }
     args.forEach((arg, index) => {
@@ -78,6 +92,18 @@ export function inspectClasses(roots: readonly Function[]): { classes: Function[
     });
   };
   for (const root of roots) walk(root, []);
+  if (untyped.length > 0 && metadataEmitted === false) {
+    const names = untyped.map((c) => c.name).join(', ');
+    problems.push(
+      `${names}: the constructor parameters have no type metadata, and neither has any decorated member of the app: the compiler emitted none. Set "experimentalDecorators": true and "emitDecoratorMetadata": true in the compilerOptions of tsconfig.json, and compile with tsc (tsx and esbuild drop the metadata).`,
+    );
+  } else {
+    for (const cls of untyped) {
+      problems.push(
+        `${cls.name}: its constructor takes parameters but has no type metadata (TypeScript emits it only for decorated classes); decorate the class, e.g. with @injectable() from inversify.`,
+      );
+    }
+  }
   return { classes: [...done], problems };
 }
 
@@ -121,15 +147,7 @@ function untypedParameter(cls: Function, index: number, type: unknown): string {
  * types (String, Object…) from its metadata and then reports only an argument
  * count, so the parameter and its type are read from what TypeScript emitted.
  */
-function unprovidedParameters(cls: Function): string[] {
-  const types: unknown[] | undefined = Reflect.getOwnMetadata('design:paramtypes', cls);
-  if (!types) {
-    return cls.length > 0
-      ? [
-          `${cls.name}: its constructor takes parameters but has no type metadata (TypeScript emits it only for decorated classes); decorate the class, e.g. with @injectable() from inversify.`,
-        ]
-      : [];
-  }
+function unprovidedParameters(cls: Function, types: readonly unknown[]): string[] {
   const known: readonly unknown[] = Reflect.getOwnMetadata(CLASS_METADATA, cls)?.constructorArguments ?? [];
   const problems: string[] = [];
   for (let index = 0; index < Math.max(cls.length, known.length); index++) {

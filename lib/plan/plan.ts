@@ -1,4 +1,4 @@
-import { type ClassRecord, readRecord } from '../../decorators/metadata.js';
+import { type ClassRecord, COMMAND_OPTION_KEYS, readRecord } from '../../decorators/metadata.js';
 import { inspectClasses } from '../container/container.js';
 import { PlanError } from '../errors.js';
 import { merged } from './records.js';
@@ -25,7 +25,15 @@ const FLAG = /^(-[A-Za-z0-9],)?--[a-z0-9][a-z0-9-]*$|^-[A-Za-z0-9]$/;
  * Reads every decorator record reachable from the `@Main` class once and
  * returns an immutable plan, or throws a PlanError listing every problem.
  */
-export function buildPlan(main: Function): AppPlan {
+export interface PlanOptions {
+  /**
+   * The @Controller and @GrpcService classes the app's modules declared (the
+   * launcher knows them): one that no command lists is a warning.
+   */
+  readonly declared?: readonly Function[];
+}
+
+export function buildPlan(main: Function, { declared = [] }: PlanOptions = {}): AppPlan {
   const problems: string[] = [];
   const mainRecord = merged(main, problems);
   const options = mainRecord.main;
@@ -89,7 +97,8 @@ export function buildPlan(main: Function): AppPlan {
     ...c.controllers.map((k) => k.cls),
     ...c.services.map((k) => k.cls),
   ]);
-  const inspected = inspectClasses([main, ...commandClasses, ...controllerClasses, ...providers]);
+  const roots = [main, ...commandClasses, ...controllerClasses, ...providers];
+  const inspected = inspectClasses(roots, { metadataEmitted: decoratorMetadataEmitted(roots) });
   problems.push(...inspected.problems);
   // Classes reached through constructors are providers too: their checks count, their hooks are misplaced.
   for (const cls of inspected.classes) {
@@ -116,6 +125,7 @@ export function buildPlan(main: Function): AppPlan {
   }
   problems.push(...duplicateChecks(planChecks(main as Class, mainRecord), commands, providerChecks));
   if (problems.length > 0) throw new PlanError(problems);
+  const warnings = declared.filter((cls) => !listed.has(cls)).map(unlisted);
 
   return deepFreeze({
     name: options.name,
@@ -128,7 +138,39 @@ export function buildPlan(main: Function): AppPlan {
     providers,
     classes: inspected.classes as Class[],
     providerChecks,
+    warnings,
   });
+}
+
+/**
+ * Whether the compiler emitted decorator type metadata: TypeScript writes
+ * `design:type` for every decorated method and property when
+ * `emitDecoratorMetadata` is on. Undefined when no member is decorated.
+ */
+function decoratorMetadataEmitted(classes: readonly Function[]): boolean | undefined {
+  let members = 0;
+  for (const cls of classes) {
+    const record = merged(cls, []);
+    const names = [
+      ...record.runs,
+      ...record.hooks.map((h) => h.method),
+      ...record.checks.map((c) => c.method),
+      ...record.routes.map((r) => r.handler),
+      ...record.options.map((o) => o.property),
+    ];
+    for (const name of names) {
+      members++;
+      if (Reflect.getMetadata('design:type', cls.prototype, name) !== undefined) return true;
+    }
+  }
+  return members > 0 ? false : undefined;
+}
+
+/** Why a declared @Controller or @GrpcService that no command lists is likely a mistake. */
+function unlisted(cls: Function): string {
+  return merged(cls, []).controller
+    ? `${cls.name}: a @Controller that no command lists in controllers, so its routes are never served; add it to @Command('http', { controllers: [${cls.name}] }).`
+    : `${cls.name}: a @GrpcService that no command lists in services, so it is never served; add it to @Command('grpc', { services: [${cls.name}] }).`;
 }
 
 /** Every class the app's container binds: Main, commands, providers. */
@@ -177,6 +219,13 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
   }
   const { name, options } = record.command;
   let ok = true;
+  for (const key of Object.keys(options ?? {})) {
+    if ((COMMAND_OPTION_KEYS as readonly string[]).includes(key)) continue;
+    const near = COMMAND_OPTION_KEYS.find((known) => known.startsWith(key.slice(0, 4)));
+    problems.push(
+      `${cls.name}: @Command option '${key}' is not known${near ? `; did you mean '${near}'?` : ''} (options: ${COMMAND_OPTION_KEYS.join(', ')}).`,
+    );
+  }
   if (typeof name !== 'string' || !COMMAND_NAME.test(name)) {
     problems.push(`${cls.name}: command name ${JSON.stringify(name)} must be lower-case letters, digits and dashes.`);
     ok = false;

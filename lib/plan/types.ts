@@ -115,7 +115,7 @@ export interface CommandPlan {
   readonly middleware: readonly MiddlewareLike[];
   /** grpc: services in the order listed. */
   readonly services: readonly GrpcServicePlan[];
-  /** The full `@Command` options, for server modules' own keys. */
+  /** The full `@Command` options, for the servers' own keys (grpc: interceptors). */
   readonly extra: Readonly<CommandOptions>;
 }
 
@@ -132,6 +132,8 @@ export interface AppPlan {
   readonly classes: readonly Class[];
   /** Checks declared on provider classes, by class, for when the container builds them. */
   readonly providerChecks: ReadonlyMap<Class, readonly CheckPlan[]>;
+  /** Likely mistakes that do not stop the app, e.g. a @Controller no command lists; printed at start. */
+  readonly warnings: readonly string[];
 }
 
 export type { CheckOptions, CommandOptions };

@@ -120,6 +120,16 @@ describe('a failing app as a process', () => {
     }
   });
 
+  it('names each @Controller and @GrpcService that the app declares but no command lists, and still runs', async () => {
+    const exit = await node(fixture('unlisted-parts'), ['noop']).waitForExit();
+    expect(exit.code).to.equal(0);
+    expect(exit.lines).to.deep.equal(['ran']);
+    expect(exit.stderr.split('\n').filter((line) => line.includes('warning'))).to.deep.equal([
+      "unlisted: warning: OrdersController: a @Controller that no command lists in controllers, so its routes are never served; add it to @Command('http', { controllers: [OrdersController] }).",
+      "unlisted: warning: OrdersService: a @GrpcService that no command lists in services, so it is never served; add it to @Command('grpc', { services: [OrdersService] }).",
+    ]);
+  });
+
   it('exits 1 listing every plan problem at once, before any hook runs', async () => {
     const exit = await node(fixture('plan-errors'), ['twice']).waitForExit();
     expect(exit.code).to.equal(1);

@@ -82,7 +82,7 @@ describe('plan: what the decorators produce', () => {
     run(): void {}
   }
 
-  @Command('worker', { server: 'ctl', queue: 'jobs' })
+  @Command('worker', { server: 'ctl' })
   class WorkerCommand {
     @Run()
     work(): void {}
@@ -133,10 +133,9 @@ describe('plan: what the decorators produce', () => {
     expect(migrate?.run).to.equal('run');
   });
 
-  it('takes an explicit server over the name and keeps extra command options', () => {
+  it('takes an explicit server over the name', () => {
     const worker = plan.commands.get('worker');
     expect(worker?.server).to.equal('ctl');
-    expect(worker?.extra).to.include({ queue: 'jobs' });
   });
 
   it('orders hooks by order, then by declaration order', () => {
@@ -596,6 +595,72 @@ describe('plan: validation', () => {
     expect(planErrorOf(PatientApp).problems).to.deep.equal([
       'Patient.prepare: timeoutMs 3000000000 is longer than 2147483647 ms (about 24.8 days), the longest a timer can wait.',
       'Patient.slow: check timeoutMs 2147483648 is longer than 2147483647 ms (about 24.8 days), the longest a timer can wait.',
+    ]);
+  });
+
+  it('rejects a misspelt @Command option at compile time, and at plan time where no compiler checked it', () => {
+    // A misspelt `controllers` would plan an http command with no routes: every request a silent 404.
+    // @ts-expect-error CommandOptions has no index signature, so an unknown key does not compile.
+    @Command('http', { controler: [] })
+    class Misspelt {}
+
+    @Main({ name: 'misspelt-app', commands: [Misspelt] })
+    class MisspeltApp {}
+
+    expect(planErrorOf(MisspeltApp).problems).to.deep.equal([
+      "Misspelt: @Command option 'controler' is not known; did you mean 'controllers'? (options: description, server, controllers, middleware, services, interceptors).",
+    ]);
+  });
+
+  it('reports every broken constructor parameter at once, also those of the classes they need', () => {
+    interface Store {
+      get(): string;
+    }
+
+    class Database {}
+
+    /** Not decorated: TypeScript emits no parameter types for it. */
+    class Repository {
+      constructor(readonly db: Database) {}
+    }
+
+    @Command('three')
+    class ThreeBroken {
+      constructor(
+        readonly url: string,
+        readonly store: Store,
+        readonly repository: Repository,
+      ) {}
+
+      @Run()
+      run(): void {}
+    }
+
+    @Main({ name: 'three-app', commands: [ThreeBroken] })
+    class ThreeApp {}
+
+    expect(planErrorOf(ThreeApp).problems).to.deep.equal([
+      'ThreeBroken: constructor parameter #1 has type String, which the container cannot provide by type; inject a class, or add @inject(TOKEN) and bind TOKEN.',
+      'ThreeBroken: constructor parameter #2 has type Object, which the container cannot provide by type; inject a class, or add @inject(TOKEN) and bind TOKEN.',
+      'Repository: its constructor takes parameters but has no type metadata (TypeScript emits it only for decorated classes); decorate the class, e.g. with @injectable() from inversify.',
+    ]);
+  });
+
+  it('says to enable experimentalDecorators and emitDecoratorMetadata when the compiler emitted no type metadata', () => {
+    // What tsc emits without emitDecoratorMetadata: the decorators run, no design:* metadata is written.
+    class Database {}
+    class ReportCommand {
+      constructor(readonly db: Database) {}
+      run(): void {}
+    }
+    const run = Object.getOwnPropertyDescriptor(ReportCommand.prototype, 'run') as PropertyDescriptor;
+    Run()(ReportCommand.prototype, 'run', run);
+    Command('report')(ReportCommand);
+    class ReportApp {}
+    Main({ name: 'report-app', commands: [ReportCommand] })(ReportApp);
+
+    expect(planErrorOf(ReportApp).problems).to.deep.equal([
+      'ReportCommand: the constructor parameters have no type metadata, and neither has any decorated member of the app: the compiler emitted none. Set "experimentalDecorators": true and "emitDecoratorMetadata": true in the compilerOptions of tsconfig.json, and compile with tsc (tsx and esbuild drop the metadata).',
     ]);
   });
 
