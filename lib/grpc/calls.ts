@@ -9,7 +9,9 @@ import {
   type UntypedHandleCall,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { messageOf } from '../errors.js';
 import type { GrpcMethodPlan } from '../plan/types.js';
+import { errorField } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { GrpcError } from './errors.js';
 
@@ -186,6 +188,6 @@ export function toStatus(
     const details = typeof e.details === 'string' ? e.details : typeof e.message === 'string' ? e.message : '';
     return { code: e.code, details, metadata: new Metadata() };
   }
-  logger.error({ err: error, path }, `call failed: ${error instanceof Error ? error.message : String(error)}`);
+  logger.error({ err: errorField(error), path }, `call failed: ${messageOf(error)}`);
   return { code: status.INTERNAL, details: 'internal error', metadata: new Metadata() };
 }

@@ -3,7 +3,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import type { Logger } from 'pino';
-import { rawInfoWriter } from '../telemetry/logger.js';
+import { messageOf } from '../errors.js';
+import { errorField, rawInfoWriter } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { HttpError } from './errors.js';
 
@@ -221,7 +222,7 @@ function failed(ctx: Context, error: unknown, logger: Logger): void {
   ctx.status = status;
   if (status >= 500) {
     logger.error(
-      { err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
+      { err: errorField(error), requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
       `request failed: ${messageOf(error)}`,
     );
   }
@@ -252,10 +253,6 @@ function isKoaHttpError(error: unknown): boolean {
   return Function.prototype[Symbol.hasInstance].call(Koa.HttpError, error);
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Writes a stream body. koa's pipeline would destroy the connection on a
  * stream error, before any answer and without a log line; here a stream that
@@ -275,8 +272,8 @@ function pipeBody(ctx: Context, body: Readable, logger: Logger): Promise<number 
       body.unpipe(res);
       if (res.headersSent) {
         logger.error(
-          { err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
-          `request failed: the response stream failed after its headers were sent: ${error.message}`,
+          { err: errorField(error), requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
+          `request failed: the response stream failed after its headers were sent: ${messageOf(error)}`,
         );
         res.destroy();
         resolve(failure);

@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/defaults.js';
-import { DionysusError, HookError } from '../errors.js';
+import { DionysusError, HookError, HookTimeoutError } from '../errors.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 
 export interface LoggerHandle {
@@ -221,20 +221,22 @@ export function logLifecycle(logger: Logger): (event: LifecycleEvent) => void {
 
 /**
  * An error as a log field that does not repeat the line's message (the
- * message already says every cause once, see `messageOf`): its type and
- * fields, the type and fields of what was thrown, and where that was thrown
- * as stack frames without the message. pino's own serializer would write the
- * message and each cause's message again in `message` and `stack`. The
- * framework's own errors (bad configuration, a hook timeout) get no stack:
- * their frames are the framework's, the message says what is wrong.
+ * message says every cause once, see `messageOf`): its type and fields, the
+ * type and fields of what a hook threw, and where that was thrown as stack
+ * frames without the message. pino's own serializer would write the message
+ * and each cause's message again in `message` and `stack`. Errors that say
+ * all there is to say get no stack: bad configuration and other exposed
+ * framework errors, and timeouts (their frames are the framework's).
  */
-export function errorField(error: Error): Record<string, unknown> {
+export function errorField(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: error === null ? 'null' : typeof error };
   const thrown = error instanceof HookError && error.cause !== undefined ? error.cause : error;
   const field: Record<string, unknown> = { type: error.name, ...plainFields(error) };
   if (thrown !== error) {
     field.cause = thrown instanceof Error ? { type: thrown.name, ...plainFields(thrown) } : { type: typeof thrown };
   }
-  if (thrown instanceof Error && !(thrown instanceof DionysusError)) {
+  const said = thrown instanceof DionysusError && (thrown.expose || thrown instanceof HookTimeoutError);
+  if (thrown instanceof Error && !said) {
     const frames = (thrown.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
     if (frames.length > 0) field.stack = frames.map((line) => line.trim()).join('\n');
   }

@@ -49,6 +49,19 @@ describe('http error mapping', () => {
     expect(failed[0]?.err).to.have.property('stack').that.includes('UsersController.secret');
   });
 
+  it('says why a request failed once in its log line: in msg, with the type and stack frames in err', async () => {
+    const server = await startServer(UsersApp, 'http');
+    await server.request('/users/1/secret', { headers: { 'x-request-id': 'req-once' } });
+    const { stdout } = await server.stop();
+    const [failed] = logRecords(stdout).filter((r) => r.level === 'error' && r.requestId === 'req-once');
+    expect(failed?.msg).to.equal('request failed: connection to postgres://admin:hunter2@db failed');
+    expect(JSON.stringify(failed).split('connection to postgres')).to.have.length(2);
+    expect(failed?.err).to.include({ type: 'Error' });
+    expect(failed?.err)
+      .to.have.property('stack')
+      .that.matches(/^at .*UsersController\.secret/);
+  });
+
   it('answers a route that sets no body and no status with 500 and logs Class.method, not a silent 404', async () => {
     const server = await startServer(UsersApp, 'http');
     const res = await server.request('/users/1/forgotten');
