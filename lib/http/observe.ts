@@ -93,13 +93,17 @@ export function observe(options: ObserveOptions): Middleware {
   const trace = options.tracing ? (require('./trace.js') as typeof import('./trace.js')).traceRequest : undefined;
 
   /** After the response is decided, before koa writes it (a stream: once it is written or failed). */
+  // Decided when the response is about to be written, not when the request came in: a request in
+  // flight when the drain starts must close its keep-alive connection too, and so must an answer
+  // sent before the request body was read (413, an early 401), or the connection waits for a body
+  // nobody reads; either way the drain would wait for that connection until the budget runs out.
+  const closeWhenDone = (ctx: Context): void => {
+    if (!ctx.res.headersSent && (draining() || !ctx.req.complete)) ctx.res.setHeader('connection', 'close');
+  };
+
   const finish = (ctx: Context, start: number, requestId: string, failedStatus?: number): void => {
     const { req, res } = ctx;
-    // Decided when the response is about to be written, not when the request came in: a request in
-    // flight when the drain starts must close its keep-alive connection too, and so must an answer
-    // sent before the request body was read (413, an early 401), or the connection waits for a body
-    // nobody reads; either way the drain would wait for that connection until the budget runs out.
-    if (!res.headersSent && (draining() || !req.complete)) res.setHeader('connection', 'close');
+    closeWhenDone(ctx);
     if (isQuiet(req.url as string)) return;
     const ms = performance.now() - start;
     // Microsecond precision: a shorter number, and ~0.1 µs less to format than all 17 digits.
@@ -132,7 +136,10 @@ export function observe(options: ObserveOptions): Middleware {
     bareStatus(ctx);
     const body = ctx.body;
     if (body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return undefined;
-    if (typeof (body as Readable).pipe === 'function') return pipeBody(ctx, body as Readable, logger);
+    if (typeof (body as Readable).pipe === 'function') {
+      closeWhenDone(ctx); // its headers go out before finish() runs
+      return pipeBody(ctx, body as Readable, logger);
+    }
     // Web streams, Blobs and Responses are left to koa.
     if (body instanceof ReadableStream || body instanceof Blob || body instanceof Response) return undefined;
     let json: string | undefined;
