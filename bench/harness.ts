@@ -363,7 +363,7 @@ export interface ServerProcess {
   /** Resolves when the process exits. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The descriptor once it names `key` (a port or the heartbeat file). */
-  descriptor(key: 'http' | 'grpc' | 'heartbeat', timeoutMs?: number): Promise<PublishedDescriptor>;
+  descriptor(key: 'http' | 'grpc' | 'admin', timeoutMs?: number): Promise<PublishedDescriptor>;
   /** The end of its log file, for error messages. */
   logTail(): string;
   /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`); removes the runtime dir. */

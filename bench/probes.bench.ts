@@ -10,6 +10,7 @@
  *   BENCH_RUNS=60 BENCH_EXE=dist/bin/app node dist/bench/run.js probes
  */
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import {
   type Bench,
   benchEnv,
@@ -52,7 +53,7 @@ function startSample(kind: Kind, app: readonly string[], label: string): Running
 }
 
 async function ready(running: Running): Promise<void> {
-  await running.server.descriptor(running.kind === 'ctl' ? 'heartbeat' : running.kind);
+  await running.server.descriptor(running.kind === 'ctl' ? 'admin' : running.kind);
   await waitUntil(`${running.server.name} readiness`, () => probe(running, 'readiness') === 0, 15_000, 50);
 }
 
@@ -92,7 +93,7 @@ const bench: Bench = {
       servers.push(...fromExe);
       await Promise.all(servers.map(ready));
       const [ctl, http, grpc] = fromNode as [Running, Running, Running];
-      const heartbeat = (await ctl.server.descriptor('heartbeat')).heartbeat!;
+      const heartbeat = join(ctl.server.runtimeDir, 'ctl.heartbeat.json');
       const httpPort = String((await http.server.descriptor('http')).http!.port);
       const grpcPort = String((await grpc.server.descriptor('grpc')).grpc!.port);
 

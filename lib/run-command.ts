@@ -57,7 +57,7 @@ export async function runCommand(
         overrides: options.settings,
         ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
       }),
-      healthStep(clock),
+      healthStep(clock, options.env ?? process.env),
       command.server === 'http' ? lazyStep('http', () => require('./http/server.js').httpStep()) : undefined,
     ),
     postOrder: POST_ORDER,

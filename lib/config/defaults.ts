@@ -1,5 +1,4 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { defaultRuntimeDir } from '../probe/files.js';
 
 /**
  * The longest delay a Node.js timer keeps (2^31 - 1 ms, about 24.8 days);
@@ -28,9 +27,10 @@ export interface FrameworkSettings {
     /** Share of requests with an access log line: 1 all, 0.1 one in ten, 0 none. @default 1 */
     accessLogSampleRate: number;
     /**
-     * `DIONYSUS_CONTROL_TOKEN`: when set, the /healthx switch routes require
-     * `Authorization: Bearer <token>` from any peer; when empty they are open
-     * to loopback peers only. @default ''
+     * `DIONYSUS_CONTROL_TOKEN`: the /healthx switch routes require
+     * `Authorization: Bearer <token>`, and only requests with it see the
+     * checks' error messages; when empty the switch routes answer 403
+     * (`HEALTH_STATUS=close app readiness` needs no token). @default ''
      */
     controlToken: string;
   };
@@ -52,8 +52,8 @@ export interface FrameworkSettings {
     /** Share of calls with an access log line: 1 all, 0 none. @default 1 */
     accessLogSampleRate: number;
     /**
-     * `DIONYSUS_CONTROL_TOKEN`: when set, HealthControl/SetSwitch requires
-     * metadata `authorization: Bearer <token>`; when empty, loopback peers only. @default ''
+     * `DIONYSUS_CONTROL_TOKEN`: HealthControl/SetSwitch requires metadata
+     * `authorization: Bearer <token>`; when empty it answers PERMISSION_DENIED. @default ''
      */
     controlToken: string;
   };
@@ -62,6 +62,12 @@ export interface FrameworkSettings {
     port: number;
     /** @default '0.0.0.0' */
     host: string;
+    /**
+     * /metrics renders the registry at most this often; scrapes in between,
+     * and concurrent ones, get the last render (a scrape flood costs the
+     * service little). 0 renders for every scrape, sharing a render in progress. @default 1000
+     */
+    minIntervalMs: number;
   };
   log: {
     /** `LOG_LEVEL` @default 'info' */
@@ -92,8 +98,19 @@ export interface FrameworkSettings {
     staleAfterIntervals: number;
     /** Liveness fails when the event loop was blocked longer than this. @default 5000 */
     wedgedAfterMs: number;
+    /**
+     * Trust peers at 127.0.0.1 and ::1 like holders of the control token
+     * (switch routes, error messages in reports). Behind a sidecar proxy every
+     * peer is loopback: turn this on only where no proxy runs in the pod. @default false
+     */
+    trustLoopback: boolean;
   };
-  /** `DIONYSUS_RUNTIME_DIR`: runtime descriptor and heartbeat; '' means `<os tmp>/dionysus-<app name>`. @default '' */
+  /**
+   * `DIONYSUS_RUNTIME_DIR`: runtime descriptor, heartbeat and control socket, in a directory of
+   * this user's own (created 0700; refused when owned by another user, group/other-writable or a
+   * symlink); '' means `$XDG_RUNTIME_DIR/dionysus-<app>` when set, else `<os tmp>/dionysus-<uid>-<app>`.
+   * @default ''
+   */
   runtimeDir: string;
   hooks: {
     /** Deadline of a PreRun/PostRun/Shutdown hook without its own `timeoutMs`. @default 15000 */
@@ -134,7 +151,7 @@ export function frameworkDefaults(env: NodeJS.ProcessEnv = process.env): Framewo
       accessLogSampleRate: 1,
       controlToken: '',
     },
-    admin: { port: 9464, host: '0.0.0.0' },
+    admin: { port: 9464, host: '0.0.0.0', minIntervalMs: 1_000 },
     log: { level: 'info', flushIntervalMs: 10 },
     tracing: { enabled: false },
     health: {
@@ -143,6 +160,7 @@ export function frameworkDefaults(env: NodeJS.ProcessEnv = process.env): Framewo
       heartbeatIntervalMs: 1_000,
       staleAfterIntervals: 3,
       wedgedAfterMs: 5_000,
+      trustLoopback: false,
     },
     runtimeDir: '',
     hooks: { timeoutMs: 15_000 },
@@ -150,7 +168,11 @@ export function frameworkDefaults(env: NodeJS.ProcessEnv = process.env): Framewo
   };
 }
 
-/** Where the runtime descriptor and heartbeat of an app live. */
-export function runtimeDirOf(settings: FrameworkSettings, appName: string): string {
-  return settings.runtimeDir || join(tmpdir(), `dionysus-${appName}`);
+/** Where the runtime files of an app live: per user unless configured (see `runtimeRoot`). */
+export function runtimeDirOf(
+  settings: FrameworkSettings,
+  appName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  return settings.runtimeDir || defaultRuntimeDir(appName, env);
 }

@@ -44,6 +44,7 @@ export const RULES: Record<string, Rule> = {
   'grpc.controlToken': text,
   'admin.port': port,
   'admin.host': text,
+  'admin.minIntervalMs': nonNegativeMs,
   'log.level': level,
   'log.flushIntervalMs': nonNegativeMs,
   'tracing.enabled': flag,
@@ -54,6 +55,7 @@ export const RULES: Record<string, Rule> = {
   'health.staleAfterIntervals': (v) =>
     typeof v === 'number' && Number.isFinite(v) && v >= 1 ? undefined : 'is not a number of intervals (1 or more)',
   'health.wedgedAfterMs': positiveMs,
+  'health.trustLoopback': flag,
   'hooks.timeoutMs': positiveMs,
   'shutdown.drainDelayMs': nonNegativeMs,
   'shutdown.timeoutMs': positiveMs,

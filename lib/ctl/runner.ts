@@ -1,24 +1,15 @@
-import { statSync } from 'node:fs';
 import { Health, PROBES, type Probe, type ProbeReport } from '../health/health.js';
 import { RuntimeInfo } from '../health/runtime.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
 import { methodRunner } from '../lifecycle/task.js';
-import {
-  type Control,
-  controlFile,
-  type Heartbeat,
-  heartbeatFile,
-  type ProbeState,
-  readJson,
-  removeQuietly,
-  writeJsonAtomic,
-} from '../probe/files.js';
+import { type Heartbeat, heartbeatFile, type ProbeState, removeQuietly } from '../probe/files.js';
 
 /**
  * The ctl server: runs the command's `@Run(signal)` loop and keeps a
  * heartbeat file carrying the three probe states, refreshed every interval
  * and at once when a gate or switch changes. Switches set by
- * `HEALTH_STATUS=open|close app <probe>` arrive through a control file.
+ * `HEALTH_STATUS=open|close app <probe>` arrive over the local control
+ * socket (see the health step), as for every server command.
  */
 export function ctlRunner(): ServerRunner {
   return {
@@ -28,30 +19,9 @@ export function ctlRunner(): ServerRunner {
       const runtime = context.container.get(RuntimeInfo);
       const { heartbeatIntervalMs, staleAfterIntervals } = context.settings.health;
       const heartbeat = heartbeatFile(runtime.dir, runtime.command);
-      const control = controlFile(runtime.dir, runtime.command);
-      let controlSeen = 0;
       let writing: Promise<void> | undefined;
       let again = false;
       let closed = false;
-
-      const applyControl = (): void => {
-        let mtime: number;
-        try {
-          mtime = statSync(control).mtimeMs;
-        } catch {
-          return; // no control file: switches stay as they are
-        }
-        if (mtime === controlSeen) return;
-        controlSeen = mtime;
-        const read = readJson(control);
-        if (!read.ok) return;
-        const value = read.value as Partial<Control>;
-        if (value.pid !== process.pid || typeof value.switches !== 'object' || !value.switches) return;
-        for (const probe of PROBES) {
-          const wanted = value.switches[probe];
-          if (wanted === 'open' || wanted === 'close') health.setSwitch(probe, wanted === 'open');
-        }
-      };
 
       /** The probe states of the last evaluation that finished (checks can take longer than an interval). */
       let checked: Record<Probe, ProbeState> | undefined;
@@ -79,14 +49,10 @@ export function ctlRunner(): ServerRunner {
           staleAfterMs: heartbeatIntervalMs * staleAfterIntervals,
           probes,
         };
-        try {
-          writeJsonAtomic(heartbeat, data);
-        } catch {
-          // a failed write leaves the heartbeat to go stale, which is the truth
-        }
+        // A failed write is reported (logged at error) and tried again on the next beat.
+        runtime.writeFile(heartbeat, data);
       };
       const evaluate = async (): Promise<void> => {
-        applyControl();
         const reports = await Promise.all(PROBES.map((probe) => health.report(probe)));
         if (closed) return;
         checked = Object.fromEntries(reports.map((r) => [r.probe, stateOf(r)])) as Record<Probe, ProbeState>;
@@ -114,8 +80,6 @@ export function ctlRunner(): ServerRunner {
           });
       };
 
-      runtime.set('heartbeat', heartbeat);
-      runtime.set('control', control);
       const timer = setInterval(refresh, heartbeatIntervalMs);
       const unsubscribe = health.onChange(refresh);
       refresh();
@@ -131,7 +95,6 @@ export function ctlRunner(): ServerRunner {
           unsubscribe();
           await writing;
           removeQuietly(heartbeat);
-          removeQuietly(control);
         },
       };
     },

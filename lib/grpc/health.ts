@@ -11,7 +11,7 @@ import {
   type HealthServer,
   HealthCheckResponse_ServingStatus as Serving,
 } from '../../proto/gen/grpc/health/v1/health.js';
-import { bearerMatches } from '../health/control-token.js';
+import { type AccessOptions, healthAccess } from '../health/access.js';
 import type { Health, Probe } from '../health/health.js';
 
 const PROBES = new Set<string>(['startup', 'liveness', 'readiness']);
@@ -101,11 +101,9 @@ export class HealthService {
   }
 }
 
-/** Peers as grpc-js names them: `127.0.0.1:port`, `[::1]:port`, `[::ffff:127.0.0.1]:port` (older versions add `ipv4:`/`ipv6:`). */
-const LOOPBACK = /^(ipv[46]:)?(127\.|\[::1\]|\[::ffff:127\.)/;
-
-/** dionysus.health.v1.HealthControl: loopback peers only, or any peer with the control token. */
-export function healthControl(health: Health, token: string, logger: Logger): HealthControlServer {
+/** dionysus.health.v1.HealthControl: trusted peers only (see ../health/access.ts). */
+export function healthControl(health: Health, options: AccessOptions, logger: Logger): HealthControlServer {
+  const access = healthAccess(options);
   return {
     setSwitch(
       call: ServerUnaryCall<SetSwitchRequest, SetSwitchResponse>,
@@ -113,14 +111,10 @@ export function healthControl(health: Health, token: string, logger: Logger): He
     ): void {
       const peer = call.getPeer();
       const { probe, open } = call.request;
-      const given = String(call.metadata.get('authorization')[0] ?? '');
-      const allowed = token ? bearerMatches(given, token) : LOOPBACK.test(peer);
-      if (!allowed) {
-        logger.warn({ peer, probe, open }, 'refused health switch change');
-        callback({
-          code: status.PERMISSION_DENIED,
-          details: token ? 'a valid bearer token is required' : 'health switches accept loopback peers only',
-        });
+      const allowed = access(String(call.metadata.get('authorization')[0] ?? ''), peerAddress(peer));
+      if (!allowed.trusted) {
+        logger.warn({ peer, probe, open }, `refused health switch change: ${allowed.reason}`);
+        callback({ code: status.PERMISSION_DENIED, details: allowed.reason });
         return;
       }
       if (!PROBES.has(probe)) {
@@ -135,4 +129,12 @@ export function healthControl(health: Health, token: string, logger: Logger): He
       callback(null, { probe, switch: health.switchOf(probe as Probe) });
     },
   };
+}
+
+/** The address of a peer as grpc-js names it (`127.0.0.1:port`, `[::1]:port`, older versions `ipv4:…`), without the port. */
+export function peerAddress(peer: string): string {
+  const bare = peer.replace(/^ipv[46]:/, '');
+  const v6 = /^\[([^\]]*)\](?::\d+)?$/.exec(bare);
+  if (v6) return v6[1] as string;
+  return bare.replace(/:\d+$/, '');
 }

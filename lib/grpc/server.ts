@@ -4,7 +4,7 @@ import { HealthControlService } from '../../proto/gen/dionysus/health/v1/control
 import { HealthService as HealthDefinition } from '../../proto/gen/grpc/health/v1/health.js';
 import { listenError } from '../config/listen.js';
 import { Health } from '../health/health.js';
-import { RuntimeInfo } from '../health/runtime.js';
+import { dialHost, RuntimeInfo } from '../health/runtime.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { Logger, TRACING_ON } from '../telemetry/tokens.js';
@@ -58,14 +58,17 @@ export function grpcRunner(): ServerRunner {
         settings.health.minIntervalMs,
       );
       server.addService(HealthDefinition, healthService.implementation);
-      server.addService(HealthControlService, healthControl(health, grpc.controlToken, logger));
+      server.addService(
+        HealthControlService,
+        healthControl(health, { token: grpc.controlToken, trustLoopback: settings.health.trustLoopback }, logger),
+      );
 
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(`${hostOf(grpc.host)}:${grpc.port}`, ServerCredentials.createInsecure(), (error, bound) =>
           error ? reject(listenError('grpc', grpc.host, grpc.port, error)) : resolve(bound),
         ),
       );
-      if (container.isBound(RuntimeInfo)) container.get(RuntimeInfo).set('grpc', { port });
+      if (container.isBound(RuntimeInfo)) container.get(RuntimeInfo).set('grpc', { host: dialHost(grpc.host), port });
       logger.info({ grpc: { host: grpc.host, port } }, `grpc server listening on ${grpc.host}:${port}`);
 
       let stopped!: () => void;

@@ -31,6 +31,20 @@ export interface ProbeReport {
   readonly checks: readonly CheckResult[];
 }
 
+/**
+ * A report as a peer without the control token sees it: the status, and
+ * each check's name, outcome and duration, without error messages (a driver
+ * error names hosts and users). The reason names the failing checks only.
+ */
+export function publicReport(report: ProbeReport): ProbeReport {
+  const checks = report.checks.map(({ error: _error, ...rest }) => rest);
+  const failed = report.checks.filter((c) => c.status === 'fail');
+  // Gate and switch reasons say nothing private; a reason built from checks carries their messages.
+  const fromChecks = report.status === 'fail' && report.gate === 'open' && report.switch === 'open';
+  const reason = fromChecks ? failed.map((c) => `check ${c.name} failed`).join('; ') : report.reason;
+  return reason === undefined ? { ...report, checks } : { ...report, reason, checks };
+}
+
 export interface HealthOptions {
   readonly clock: Clock;
   readonly checkTimeoutMs: number;

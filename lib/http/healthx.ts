@@ -1,18 +1,18 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
-import { bearerMatches } from '../health/control-token.js';
-import type { Health, Probe } from '../health/health.js';
+import { type AccessOptions, healthAccess } from '../health/access.js';
+import { type Health, type Probe, publicReport } from '../health/health.js';
 
 const PROBES = new Set<string>(['startup', 'liveness', 'readiness']);
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /**
- * `GET /healthx/{startup,liveness,readiness}` → 200 or 503 with the report;
- * `POST /healthx/{probe}/{open,close}` flips the switch: loopback peers only,
- * or, when a control token is configured, any peer with that bearer token.
+ * `GET /healthx/{startup,liveness,readiness}` → 200 or 503 with the report
+ * (checks' error messages only for trusted peers); `POST
+ * /healthx/{probe}/{open,close}` flips the switch for trusted peers only
+ * (see ../health/access.ts).
  */
-export function healthx(health: Health, controlToken: string, logger: Logger): Middleware {
-  const token = controlToken || undefined;
+export function healthx(health: Health, options: AccessOptions, logger: Logger): Middleware {
+  const access = healthAccess(options);
   return async function dionysusHealthx(ctx: Context, next: Next): Promise<void> {
     if (!ctx.path.startsWith('/healthx/')) return next();
     const [, , probe, action, extra] = ctx.path.split('/');
@@ -28,7 +28,8 @@ export function healthx(health: Health, controlToken: string, logger: Logger): M
       const report = await health.report(probe as Probe);
       ctx.status = report.status === 'pass' ? 200 : 503;
       ctx.set('cache-control', 'no-store');
-      ctx.body = report;
+      const trusted = access(ctx.get('authorization'), ctx.req.socket.remoteAddress ?? '').trusted;
+      ctx.body = trusted ? report : publicReport(report);
       return;
     }
     if (action !== 'open' && action !== 'close') {
@@ -38,18 +39,14 @@ export function healthx(health: Health, controlToken: string, logger: Logger): M
     }
     if (ctx.method !== 'POST') return methodNotAllowed(ctx, 'POST');
     const peer = ctx.req.socket.remoteAddress ?? '';
-    const refused = token ? !bearerMatches(ctx.get('authorization'), token) : !LOOPBACK.has(peer);
-    if (refused) {
+    const allowed = access(ctx.get('authorization'), peer);
+    if (!allowed.trusted) {
       logger.warn(
         { peer, probe, action, requestId: ctx.state.requestId },
-        `refused health switch ${action} of ${probe}`,
+        `refused health switch ${action} of ${probe}: ${allowed.reason}`,
       );
       ctx.status = 403;
-      ctx.body = {
-        error: token
-          ? 'a valid bearer token is required to change health switches'
-          : 'health switches accept loopback peers only',
-      };
+      ctx.body = { error: allowed.reason };
       return;
     }
     health.setSwitch(probe as Probe, action === 'open');

@@ -7,7 +7,7 @@ import { listen } from '../config/listen.js';
 import { bindConstant } from '../container/container.js';
 import { DionysusError } from '../errors.js';
 import { Health } from '../health/health.js';
-import { RuntimeInfo } from '../health/runtime.js';
+import { dialHost, RuntimeInfo } from '../health/runtime.js';
 import type { FrameworkStep, StepContext } from '../lifecycle/lifecycle.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
 import type { ControllerPlan, RoutePlan } from '../plan/types.js';
@@ -63,7 +63,11 @@ export function httpStep(): FrameworkStep {
           accessLogSampleRate: settings.http.accessLogSampleRate,
           tracing: container.isBound(TRACING_ON),
           draining: () => drain.draining,
-          healthx: healthx(container.get(Health), settings.http.controlToken, logger),
+          healthx: healthx(
+            container.get(Health),
+            { token: settings.http.controlToken, trustLoopback: settings.health.trustLoopback },
+            logger,
+          ),
           bodyLimitBytes: settings.http.bodyLimitBytes,
           templateOf: (path, method) => drain.templateOf(path, method),
         }),
@@ -114,8 +118,8 @@ export function httpRunner(): ServerRunner {
         socket.once('close', () => sockets.delete(socket));
       });
       await listen(server, 'http', settings.http.port, settings.http.host);
-      const port = (server.address() as AddressInfo).port;
-      if (container.isBound(RuntimeInfo)) container.get(RuntimeInfo).set('http', { port });
+      const { address, port } = server.address() as AddressInfo;
+      if (container.isBound(RuntimeInfo)) container.get(RuntimeInfo).set('http', { host: dialHost(address), port });
       logger.info(
         { http: { host: settings.http.host, port } },
         `http server listening on ${settings.http.host}:${port}`,

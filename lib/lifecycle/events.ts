@@ -23,13 +23,19 @@ export type LifecycleEvent =
       error?: Error;
     }
   | { type: 'signal'; signal: StopSignal; command: string; forced: boolean }
-  | { type: 'exit'; command: string; code: number; durationMs: number; errors: readonly Error[] };
+  | { type: 'exit'; command: string; code: number; durationMs: number; errors: readonly Error[] }
+  /** A runtime file (descriptor, heartbeat) could not be written (`error`), or could again (no `error`). */
+  | { type: 'runtime:write'; command: string; path: string; error?: Error }
+  /** A listener threw while handling an event of type `during`; the other listeners still got it. */
+  | { type: 'listener:error'; command: string; during: LifecycleEvent['type']; error: unknown };
 
 export type LifecycleListener = (event: LifecycleEvent) => void;
 
 /**
  * The typed event stream of one command run. Logger, metrics, tracing and
- * health subscribe; a throwing listener never breaks the lifecycle.
+ * health subscribe; a throwing listener never breaks the lifecycle: its
+ * error is kept and emitted to the other listeners as `listener:error`, so
+ * the logger reports it.
  */
 export class LifecycleEvents {
   #listeners: LifecycleListener[] = [];
@@ -59,6 +65,20 @@ export class LifecycleEvents {
         listener(event);
       } catch (error) {
         this.#failures.push(error);
+        // A listener failing on a failure report is only kept: reporting it again could loop.
+        if (event.type !== 'listener:error') this.#reportFailure(listener, event, error);
+      }
+    }
+  }
+
+  #reportFailure(failed: LifecycleListener, event: LifecycleEvent, error: unknown): void {
+    const report: LifecycleEvent = { type: 'listener:error', command: event.command, during: event.type, error };
+    for (const listener of this.#listeners) {
+      if (listener === failed) continue;
+      try {
+        listener(report);
+      } catch (again) {
+        this.#failures.push(again);
       }
     }
   }

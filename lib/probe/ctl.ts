@@ -1,13 +1,10 @@
-import { type Control, type Descriptor, type Heartbeat, type ProbeName, readJson, writeJsonAtomic } from './files.js';
+import { type Descriptor, type Heartbeat, heartbeatFile, type ProbeName, readJson } from './files.js';
 import type { Answer, ProbeTransport } from './main.js';
 
-/** ctl commands are probed through files: the heartbeat to ask, the control file to flip. */
+/** ctl commands are probed through their heartbeat file, beside the descriptor in the runtime directory. */
 export const ctlTransport: ProbeTransport = {
-  async ask(descriptor: Descriptor, probe: ProbeName): Promise<Answer> {
-    const path = descriptor.heartbeat;
-    // Only a string: fs reads a number as a file descriptor, and a pipe's would block the probe past its timeout.
-    if (typeof path !== 'string' || !path)
-      return { ok: false, detail: `the descriptor of ${descriptor.command} names no heartbeat file` };
+  async ask(descriptor: Descriptor, probe: ProbeName, _timeoutMs: number, dir: string): Promise<Answer> {
+    const path = heartbeatFile(dir, descriptor.command);
     const read = readJson(path);
     if (!read.ok) return { ok: false, detail: `no heartbeat: ${read.reason}` };
     const beat = read.value as Partial<Heartbeat> | null;
@@ -24,19 +21,6 @@ export const ctlTransport: ProbeTransport = {
       };
     }
     return state.status === 'pass' ? { ok: true } : { ok: false, detail: state.reason ?? 'failing' };
-  },
-
-  async flip(descriptor: Descriptor, probe: ProbeName, open: boolean): Promise<Answer> {
-    const path = descriptor.control;
-    if (typeof path !== 'string' || !path)
-      return { ok: false, detail: `the descriptor of ${descriptor.command} names no control file` };
-    const read = readJson(path);
-    const previous = read.ok ? (read.value as Partial<Control>) : undefined;
-    const switches = previous?.pid === descriptor.pid && previous.switches ? { ...previous.switches } : {};
-    switches[probe] = open ? 'open' : 'close';
-    const control: Control = { format: 1, pid: descriptor.pid, switches };
-    writeJsonAtomic(path, control);
-    return { ok: true, detail: `switch ${open ? 'open' : 'close'} requested (applied within one heartbeat interval)` };
   },
 };
 

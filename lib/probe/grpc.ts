@@ -1,36 +1,24 @@
 import { connect } from 'node:http2';
-import type { Descriptor, ProbeName } from './files.js';
+import { type Descriptor, type Endpoint, endpointOf, endpointText, type ProbeName } from './files.js';
 import type { Answer, ProbeTransport } from './main.js';
 
 /**
- * grpc commands are probed with the standard grpc.health.v1.Health/Check on
- * loopback. The unary call and its two tiny protobuf messages are written by
+ * grpc commands are probed with the standard grpc.health.v1.Health/Check at
+ * the address the descriptor records (loopback for a wildcard address). The unary call and its two tiny protobuf messages are written by
  * hand over node:http2: loading @grpc/grpc-js costs ~65 ms against ~30 ms for
  * a bare node start, which the exec probe's cold-start target (≤ 2.0×
  * `node -e 0`) cannot afford.
  */
 export const grpcTransport: ProbeTransport = {
   async ask(descriptor: Descriptor, probe: ProbeName, timeoutMs: number): Promise<Answer> {
-    const port = descriptor.grpc?.port;
-    if (!port) return { ok: false, detail: `the descriptor of ${descriptor.command} names no grpc port` };
-    const reply = await unary(port, '/grpc.health.v1.Health/Check', stringField(1, probe), {}, timeoutMs);
+    const at = endpointOf(descriptor, 'grpc');
+    if (typeof at === 'string') return { ok: false, detail: at };
+    const reply = await unary(at, '/grpc.health.v1.Health/Check', stringField(1, probe), timeoutMs);
     if (reply.status !== 0)
       return { ok: false, detail: `Health/Check answered ${codeName(reply.status)}: ${reply.message}` };
     const serving = varintField(reply.body, 1) ?? 0;
     if (serving === 1) return { ok: true };
-    return { ok: false, detail: `${probe} is ${SERVING[serving] ?? `status ${serving}`}` };
-  },
-
-  async flip(descriptor: Descriptor, probe: ProbeName, open: boolean, timeoutMs: number, env): Promise<Answer> {
-    const port = descriptor.grpc?.port;
-    if (!port) return { ok: false, detail: `the descriptor of ${descriptor.command} names no grpc port` };
-    const token = env.DIONYSUS_CONTROL_TOKEN;
-    const metadata: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-    const request = Buffer.concat([stringField(1, probe), open ? Buffer.from([0x10, 0x01]) : Buffer.alloc(0)]);
-    const reply = await unary(port, '/dionysus.health.v1.HealthControl/SetSwitch', request, metadata, timeoutMs);
-    if (reply.status !== 0)
-      return { ok: false, detail: `switch refused (${codeName(reply.status)}): ${reply.message}` };
-    return { ok: true, detail: `switch ${open ? 'open' : 'close'}` };
+    return { ok: false, answered: true, detail: `${probe} is ${SERVING[serving] ?? `status ${serving}`}` };
   },
 };
 
@@ -65,31 +53,25 @@ interface Reply {
   body: Buffer;
 }
 
-function unary(
-  port: number,
-  path: string,
-  message: Buffer,
-  metadata: Record<string, string>,
-  timeoutMs: number,
-): Promise<Reply> {
+function unary(at: Endpoint, path: string, message: Buffer, timeoutMs: number): Promise<Reply> {
+  const where = endpointText(at);
   return new Promise((resolve, reject) => {
-    const session = connect(`http://127.0.0.1:${port}`);
+    const session = connect(`http://${where}`);
     const fail = (error: Error & { code?: string }): void => {
       session.destroy();
       // The pending stream fails first, with the refused connect as its cause.
       const cause = error.cause as { code?: unknown } | undefined;
       const refused = error.code === 'ECONNREFUSED' || cause?.code === 'ECONNREFUSED';
-      reject(new Error(refused ? `nothing listens on 127.0.0.1:${port}` : error.message));
+      reject(new Error(refused ? `nothing listens on ${where}` : error.message));
     };
     session.on('error', fail);
-    session.setTimeout(timeoutMs, () => fail(new Error(`no answer from 127.0.0.1:${port} within ${timeoutMs} ms`)));
+    session.setTimeout(timeoutMs, () => fail(new Error(`no answer from ${where} within ${timeoutMs} ms`)));
     const stream = session.request({
       ':method': 'POST',
       ':path': path,
       'content-type': 'application/grpc',
       te: 'trailers',
       'grpc-timeout': `${timeoutMs}m`,
-      ...metadata,
     });
     const chunks: Buffer[] = [];
     let status: number | undefined;

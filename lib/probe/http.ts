@@ -1,34 +1,25 @@
 import { connect } from 'node:net';
-import type { Descriptor, ProbeName } from './files.js';
+import { type Descriptor, type Endpoint, endpointOf, endpointText, type ProbeName } from './files.js';
 import type { Answer, ProbeTransport } from './main.js';
 
 /**
- * http commands are probed at their own /healthx routes on loopback.
+ * http commands are probed at their own /healthx routes, at the address the
+ * descriptor records (loopback when the server binds a wildcard address).
  * The request is written by hand on a raw socket: loading node:http costs
  * ~10 ms, more than the exec probe's cold-start target (≤ 1.5× `node -e 0`)
  * leaves for the whole request.
  */
 export const httpTransport: ProbeTransport = {
   async ask(descriptor: Descriptor, probe: ProbeName, timeoutMs: number): Promise<Answer> {
-    const port = descriptor.http?.port;
-    if (!port) return { ok: false, detail: `the descriptor of ${descriptor.command} names no http port` };
-    const response = await request(port, 'GET', `/healthx/${probe}`, {}, timeoutMs);
+    const at = endpointOf(descriptor, 'http');
+    if (typeof at === 'string') return { ok: false, detail: at };
+    const response = await request(at, 'GET', `/healthx/${probe}`, timeoutMs);
     if (response.status === 200) return { ok: true };
-    if (response.status === 503) return { ok: false, detail: field(response.body, 'reason') ?? 'unhealthy (503)' };
-    return { ok: false, detail: `unexpected answer ${response.status} from http://127.0.0.1:${port}/healthx/${probe}` };
-  },
-
-  async flip(descriptor: Descriptor, probe: ProbeName, open: boolean, timeoutMs: number, env): Promise<Answer> {
-    const port = descriptor.http?.port;
-    if (!port) return { ok: false, detail: `the descriptor of ${descriptor.command} names no http port` };
-    const action = open ? 'open' : 'close';
-    const token = env.DIONYSUS_CONTROL_TOKEN;
-    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-    const response = await request(port, 'POST', `/healthx/${probe}/${action}`, headers, timeoutMs);
-    if (response.status === 200) return { ok: true, detail: `switch ${action}` };
+    if (response.status === 503)
+      return { ok: false, answered: true, detail: field(response.body, 'reason') ?? 'unhealthy (503)' };
     return {
       ok: false,
-      detail: `switch refused (${response.status}): ${field(response.body, 'error') ?? 'no reason given'}`,
+      detail: `unexpected answer ${response.status} from http://${endpointText(at)}/healthx/${probe}`,
     };
   },
 };
@@ -38,28 +29,16 @@ interface Response {
   body: string;
 }
 
-function request(
-  port: number,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  timeoutMs: number,
-): Promise<Response> {
+function request(at: Endpoint, method: string, path: string, timeoutMs: number): Promise<Response> {
+  const where = endpointText(at);
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1' });
+    const socket = connect({ port: at.port, host: at.host });
     let received = Buffer.alloc(0);
-    socket.setTimeout(timeoutMs, () =>
-      socket.destroy(new Error(`no answer from 127.0.0.1:${port} within ${timeoutMs} ms`)),
-    );
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer from ${where} within ${timeoutMs} ms`)));
     socket.on('connect', () => {
-      const extra = Object.entries(headers)
-        .map(([k, v]) => `${k}: ${v}\r\n`)
-        .join('');
       // write, not end: a half-closed socket makes Node's HTTP server abort a response that is not
       // ready within the same tick (any check that awaits I/O). `connection: close` ends it instead.
-      socket.write(
-        `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: close\r\ncontent-length: 0\r\n${extra}\r\n`,
-      );
+      socket.write(`${method} ${path} HTTP/1.1\r\nhost: ${where}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });
     const settle = (ended: boolean): boolean => {
       const response = parse(received, ended);
@@ -73,10 +52,10 @@ function request(
       settle(false);
     });
     socket.on('error', (error: NodeJS.ErrnoException) =>
-      reject(new Error(error.code === 'ECONNREFUSED' ? `nothing listens on 127.0.0.1:${port}` : error.message)),
+      reject(new Error(error.code === 'ECONNREFUSED' ? `nothing listens on ${where}` : error.message)),
     );
     socket.on('end', () => {
-      if (!settle(true)) reject(new Error(`not an HTTP answer from 127.0.0.1:${port}`));
+      if (!settle(true)) reject(new Error(`not an HTTP answer from ${where}`));
     });
   });
 }
@@ -94,8 +73,8 @@ function parse(received: Buffer, ended: boolean): Response | undefined {
   return { status: Number(match[1]), body: body.toString('utf8') };
 }
 
-/** A string field of a JSON body (the report's `reason`, an error's `error`), if there is one. */
-function field(body: string, key: 'reason' | 'error'): string | undefined {
+/** A string field of a JSON body (the report's `reason`), if there is one. */
+function field(body: string, key: 'reason'): string | undefined {
   try {
     const value = (JSON.parse(body) as Record<string, unknown>)[key];
     return typeof value === 'string' ? value : undefined;

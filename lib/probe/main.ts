@@ -6,27 +6,33 @@
  * so everything here is node builtins and small files of this folder.
  */
 import { readdirSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_TIMER_MS } from '../config/defaults.js';
-import { type Descriptor, entryOf, isAlive, type ProbeName, readJson, type Transport } from './files.js';
+import {
+  DESCRIPTOR_SUFFIX,
+  type Descriptor,
+  distrust,
+  entryOf,
+  isAlive,
+  type ProbeName,
+  readJson,
+  runtimeRoot,
+  socketFile,
+  type Transport,
+} from './files.js';
 
 export interface Answer {
   readonly ok: boolean;
   /** Why it failed, or what was done; one line. */
   readonly detail?: string;
+  /** The server answered "unhealthy": its full reason can be asked over the local channel. */
+  readonly answered?: boolean;
 }
 
-/** How the probe speaks to one kind of command. */
+/** How the probe asks one kind of command; switches go over the local channel for every kind. */
 export interface ProbeTransport {
-  ask(descriptor: Descriptor, probe: ProbeName, timeoutMs: number): Promise<Answer>;
-  flip(
-    descriptor: Descriptor,
-    probe: ProbeName,
-    open: boolean,
-    timeoutMs: number,
-    env: NodeJS.ProcessEnv,
-  ): Promise<Answer>;
+  /** `dir` is the runtime directory the descriptor was found in: every other file is looked up there. */
+  ask(descriptor: Descriptor, probe: ProbeName, timeoutMs: number, dir: string): Promise<Answer>;
 }
 
 const TRANSPORTS: Record<Transport, () => ProbeTransport> = {
@@ -101,17 +107,41 @@ async function answerProbe(
 ): Promise<Answer> {
   const found = findDescriptor(flags, env);
   if ('reason' in found) return { ok: false, detail: found.reason };
-  const { descriptor } = found;
+  const { descriptor, dir } = found;
   if (!isAlive(descriptor.pid)) {
     return {
       ok: false,
       detail: `process ${descriptor.pid} of command ${descriptor.command} is not running (stale descriptor)`,
     };
   }
-  const transport = TRANSPORTS[descriptor.transport]();
-  return status === undefined
-    ? transport.ask(descriptor, probe, flags.timeoutMs)
-    : transport.flip(descriptor, probe, status === 'open', flags.timeoutMs, env);
+  const socket = socketFile(dir, descriptor.command);
+  if (status !== undefined) {
+    // The local channel: a socket in the 0700 runtime directory, so the same OS user needs no token.
+    const reply = await local().askLocal(socket, { probe, open: status === 'open' }, flags.timeoutMs);
+    if (typeof reply.switch !== 'string') return { ok: false, detail: `switch refused: ${String(reply.error)}` };
+    return { ok: true, detail: `switch ${status}` };
+  }
+  const answer = await TRANSPORTS[descriptor.transport]().ask(descriptor, probe, flags.timeoutMs, dir);
+  if (answer.ok || !answer.answered) return answer;
+  // Servers tell strangers only the names of failing checks; the local channel tells the same user why.
+  return { ok: false, detail: (await fullReason(socket, probe, descriptor.pid, flags.timeoutMs)) ?? answer.detail };
+}
+
+const local = (): typeof import('./local.js') => require('./local.js') as typeof import('./local.js');
+
+async function fullReason(
+  socket: string,
+  probe: ProbeName,
+  pid: number,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  try {
+    const reply = await local().askLocal(socket, { probe }, timeoutMs);
+    const report = reply.report as { reason?: unknown } | undefined;
+    return reply.pid === pid && typeof report?.reason === 'string' ? report.reason : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const FLAGS: readonly string[] = ['--command', '--runtime-dir', '--timeout'];
@@ -142,55 +172,72 @@ function parseFlags(args: readonly string[]): Flags | string {
   return flags;
 }
 
+interface Found {
+  readonly descriptor: Descriptor;
+  /** The runtime directory it was found in. */
+  readonly dir: string;
+}
+
 /**
  * The descriptor of the running command: from `--runtime-dir` or
- * DIONYSUS_RUNTIME_DIR, else from the default runtime dirs, keeping only
- * descriptors written by this same binary.
+ * DIONYSUS_RUNTIME_DIR, else from this user's default runtime dirs, keeping
+ * only descriptors written by this same binary. A directory that is not this
+ * user's own is refused when named, and passed over in the default search
+ * (another user may create `dionysus-*` names there).
  */
-function findDescriptor(flags: Flags, env: NodeJS.ProcessEnv): { descriptor: Descriptor } | { reason: string } {
+function findDescriptor(flags: Flags, env: NodeJS.ProcessEnv): Found | { reason: string } {
   const explicit = flags.runtimeDir ?? (env.DIONYSUS_RUNTIME_DIR || undefined);
-  const dirs = explicit ? [explicit] : defaultDirs();
+  const root = runtimeRoot(env);
+  const dirs = explicit ? [explicit] : defaultDirs(root.base, root.prefix);
   const entry = explicit ? undefined : entryOf();
-  const found: Descriptor[] = [];
+  const found: Found[] = [];
   const problems: string[] = [];
   for (const dir of dirs) {
+    const problem = distrust(dir);
+    if (problem) {
+      // A missing dir only means nothing runs; a refused one is worth saying when nothing is found.
+      if (!problem.endsWith('does not exist')) problems.push(explicit ? problem : `${problem}: skipped`);
+      continue;
+    }
     let names: string[];
     try {
-      names = readdirSync(dir).filter((n) => n.endsWith('.descriptor.json'));
+      names = readdirSync(dir).filter((n) => n.endsWith(DESCRIPTOR_SUFFIX));
     } catch {
       continue;
     }
     for (const name of names) {
-      const read = readJson(join(dir, name));
+      const path = join(dir, name);
+      const read = readJson(path);
       if (!read.ok) {
         problems.push(read.reason);
         continue;
       }
-      if (!isDescriptor(read.value)) {
-        problems.push(`${join(dir, name)} is not a runtime descriptor`);
+      // The command is the file's name: a descriptor claiming another one is not trusted for paths.
+      if (!isDescriptor(read.value) || read.value.command !== name.slice(0, -DESCRIPTOR_SUFFIX.length)) {
+        problems.push(`${path} is not a runtime descriptor`);
         continue;
       }
       if (entry && read.value.entry !== entry) continue;
       if (flags.command && read.value.command !== flags.command) continue;
-      found.push(read.value);
+      found.push({ descriptor: read.value, dir });
     }
   }
   // A descriptor left by a killed process must not hide the live one beside it.
-  const live = found.length > 1 ? found.filter((d) => isAlive(d.pid)) : found;
-  if (live.length === 1) return { descriptor: live[0] as Descriptor };
-  const where = explicit ?? `${join(tmpdir(), 'dionysus-*')}`;
+  const live = found.length > 1 ? found.filter((f) => isAlive(f.descriptor.pid)) : found;
+  if (live.length === 1) return live[0] as Found;
+  const where = explicit ?? join(root.base, `${root.prefix}*`);
   if (live.length > 1) {
-    return { reason: `several commands run here (${live.map((d) => d.command).join(', ')}); pass --command NAME` };
+    const commands = live.map((f) => f.descriptor.command).join(', ');
+    return { reason: `several commands run here (${commands}); pass --command NAME` };
   }
   const what = flags.command ? `command ${flags.command}` : 'command';
   return { reason: `no running ${what} found in ${where}${problems.length ? ` (${problems.join('; ')})` : ''}` };
 }
 
-function defaultDirs(): string[] {
-  const base = tmpdir();
+function defaultDirs(base: string, prefix: string): string[] {
   try {
     return readdirSync(base)
-      .filter((n) => n.startsWith('dionysus-'))
+      .filter((n) => n.startsWith(prefix))
       .map((n) => join(base, n));
   } catch {
     return [];
@@ -204,6 +251,7 @@ function isDescriptor(value: unknown): value is Descriptor {
     d !== null &&
     d.format === 1 &&
     typeof d.pid === 'number' &&
+    Number.isSafeInteger(d.pid) &&
     typeof d.command === 'string' &&
     (d.transport === 'ctl' || d.transport === 'http' || d.transport === 'grpc')
   );

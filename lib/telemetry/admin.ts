@@ -3,16 +3,57 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { listen } from '../config/listen.js';
 
+export interface AdminOptions {
+  /** Renders at most this often; scrapes in between get the last render. @default 1000 */
+  readonly minIntervalMs?: number;
+  /** Milliseconds, monotonic; tests pass a fake clock's. */
+  readonly now?: () => number;
+}
+
+interface Render {
+  readonly at: number;
+  readonly text: Promise<string>;
+  settled: boolean;
+}
+
 /**
  * The admin server of long-running commands: `GET /metrics` in Prometheus
- * text format, on a bare node:http server (no koa on this path).
+ * text format, on a bare node:http server (no koa on this path). It shares
+ * the service's event loop, and rendering a registry costs milliseconds: so
+ * it renders at most once per `minIntervalMs`, and concurrent scrapes share
+ * one render. A scrape flood then costs the service a render per interval
+ * and a write per scrape.
  */
 export class AdminServer {
   readonly #registry: Registry;
+  readonly #minIntervalMs: number;
+  readonly #now: () => number;
+  #render: Render | undefined;
   #server: Server | undefined;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, options: AdminOptions = {}) {
     this.#registry = registry;
+    this.#minIntervalMs = options.minIntervalMs ?? 1_000;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** The registry's text: the last render while it is fresh or still running, else a new one. */
+  metrics(): Promise<string> {
+    const now = this.#now();
+    const last = this.#render;
+    if (last && (!last.settled || now - last.at < this.#minIntervalMs)) return last.text;
+    const render: Render = { at: now, text: this.#registry.metrics(), settled: false };
+    this.#render = render;
+    render.text.then(
+      () => {
+        render.settled = true;
+      },
+      () => {
+        // A failed render is not served again: the next scrape tries anew.
+        if (this.#render === render) this.#render = undefined;
+      },
+    );
+    return render.text;
   }
 
   /** The bound port (the real one when configured as 0), once listening. */
@@ -31,7 +72,7 @@ export class AdminServer {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
         return;
       }
-      this.#registry.metrics().then(
+      this.metrics().then(
         (text) =>
           res.writeHead(200, { 'content-type': this.#registry.contentType }).end(req.method === 'HEAD' ? '' : text),
         () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics collection failed\n'),

@@ -213,6 +213,22 @@ export function logLifecycle(logger: Logger): (event: LifecycleEvent) => void {
         else logger.error({ ...fields, errors: event.errors.map((e) => e.message) }, `exit ${event.code}`);
         break;
       }
+      case 'runtime:write':
+        if (event.error) {
+          logger.error(
+            { path: event.path, err: event.error },
+            `cannot write runtime file ${event.path}: ${event.error.message}; probes may fail until it is written (retrying)`,
+          );
+        } else logger.info({ path: event.path }, `runtime file ${event.path} written again`);
+        break;
+      case 'listener:error': {
+        const error = event.error instanceof Error ? event.error : new Error(String(event.error));
+        logger.error(
+          { during: event.during, err: error },
+          `a lifecycle event listener failed on ${event.during}: ${error.message}`,
+        );
+        break;
+      }
       default:
         break;
     }

@@ -3,7 +3,7 @@ import { AppConfig, configToken, requestedConfigKeys } from '../config/app-confi
 import { LOG_LEVELS, type LogLevel } from '../config/defaults.js';
 import { bindConstant } from '../container/container.js';
 import { Health } from '../health/health.js';
-import { RuntimeInfo } from '../health/runtime.js';
+import { dialHost, RuntimeInfo } from '../health/runtime.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { FrameworkStep, StepContext } from '../lifecycle/lifecycle.js';
 import type { AdminServer } from './admin.js';
@@ -131,10 +131,13 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
       }
       bindMetrics(context, () => instance);
       const { AdminServer } = require('./admin.js') as typeof import('./admin.js');
-      admin = new AdminServer(instance.registry);
+      admin = new AdminServer(instance.registry, { minIntervalMs: context.settings.admin.minIntervalMs });
       await admin.listen(context.settings.admin.port, context.settings.admin.host);
       bindConstant(context.container, AdminServer, admin);
-      if (context.container.isBound(RuntimeInfo)) context.container.get(RuntimeInfo).set('admin', { port: admin.port });
+      if (context.container.isBound(RuntimeInfo))
+        context.container
+          .get(RuntimeInfo)
+          .set('admin', { host: dialHost(context.settings.admin.host), port: admin.port as number });
       log?.logger.info(
         { admin: { host: context.settings.admin.host, port: admin.port } },
         `admin server listening on ${context.settings.admin.host}:${admin.port} (GET /metrics)`,

@@ -113,7 +113,7 @@ describe('gRPC health of a grpc command', () => {
     });
 
     it('streams switch changes as they happen', async () => {
-      const clients = await serve();
+      const clients = await serve(App, { settings: { health: { trustLoopback: true } } });
       const watch = new Watcher(clients.health, '');
       await watch.next(Serving.SERVING);
       await setSwitch(clients, { probe: 'readiness', open: false });
@@ -144,8 +144,16 @@ describe('gRPC health of a grpc command', () => {
   });
 
   describe('HealthControl/SetSwitch', () => {
-    it('flips a switch for a loopback peer: readiness NOT_SERVING when closed, SERVING when reopened', async () => {
+    it('refuses a loopback peer without the token with PERMISSION_DENIED saying how to configure one', async () => {
       const clients = await serve();
+      const error = await failure(setSwitch(clients, { probe: 'readiness', open: false }));
+      expect(codeName(error.code)).to.equal('PERMISSION_DENIED');
+      expect(error.details).to.match(/^health switches on this port need a control token: set DIONYSUS_CONTROL_TOKEN/);
+      expect(await check(clients.health, 'readiness')).to.equal('SERVING');
+    });
+
+    it('flips a switch for a loopback peer when loopback is trusted: NOT_SERVING when closed, SERVING when reopened', async () => {
+      const clients = await serve(App, { settings: { health: { trustLoopback: true } } });
       expect(await setSwitch(clients, { probe: 'readiness', open: false })).to.deep.equal({
         probe: 'readiness',
         switch: 'closed',
@@ -162,8 +170,8 @@ describe('gRPC health of a grpc command', () => {
     });
 
     it('answers INVALID_ARGUMENT for a name that is not a probe', async () => {
-      const clients = await serve();
-      const error = await failure(setSwitch(clients, { probe: 'ready', open: false }));
+      const clients = await serve(App, { settings: { grpc: { controlToken: 't' } } });
+      const error = await failure(setSwitch(clients, { probe: 'ready', open: false }, bearer('t')));
       expect([codeName(error.code), error.details]).to.deep.equal([
         'INVALID_ARGUMENT',
         'probe must be startup, liveness or readiness, got "ready"',
@@ -176,7 +184,7 @@ describe('gRPC health of a grpc command', () => {
       const missing = await failure(setSwitch(clients, request));
       expect([codeName(missing.code), missing.details]).to.deep.equal([
         'PERMISSION_DENIED',
-        'a valid bearer token is required',
+        'a bearer token (the control token) is required to change health switches',
       ]);
       expect(codeName((await failure(setSwitch(clients, request, bearer('wrong')))).code)).to.equal(
         'PERMISSION_DENIED',
@@ -192,33 +200,32 @@ describe('gRPC health of a grpc command', () => {
 
     it(`refuses a peer that is not loopback with PERMISSION_DENIED (${external ? `calling from ${external}` : 'a fake peer: this host has no external IPv4 address'})`, async () => {
       if (external) {
-        await serve(App, { settings: { grpc: { host: '0.0.0.0' } } });
+        await serve(App, { settings: { grpc: { host: '0.0.0.0' }, health: { trustLoopback: true } } });
         const clients = clientsFor(`${external}:${server?.port}`);
         const error = await failure(setSwitch(clients, { probe: 'readiness', open: false }));
-        expect([codeName(error.code), error.details]).to.deep.equal([
-          'PERMISSION_DENIED',
-          'health switches accept loopback peers only',
-        ]);
+        expect(codeName(error.code)).to.equal('PERMISSION_DENIED');
+        expect(error.details).to.match(/need a control token/);
         expect(await check(clients.health, 'readiness')).to.equal('SERVING');
       } else {
-        expect(await controlFrom('10.1.2.3:5000')).to.deep.equal({
-          code: 'PERMISSION_DENIED',
-          details: 'health switches accept loopback peers only',
-        });
+        expect(await controlFrom('10.1.2.3:5000', { trustLoopback: true })).to.include({ code: 'PERMISSION_DENIED' });
       }
     });
   });
 });
 
 /** Calls `healthControl().setSwitch` with a fake call from `peer`; resolves with the answer. */
-async function controlFrom(peer: string, token = '', metadata = new Metadata()): Promise<Record<string, unknown>> {
+async function controlFrom(
+  peer: string,
+  { token = '', trustLoopback = false } = {},
+  metadata = new Metadata(),
+): Promise<Record<string, unknown>> {
   const health = new Health({
     clock: systemClock,
     checkTimeoutMs: 1_000,
     minIntervalMs: 0,
     wedgedAfterMs: 10_000,
   });
-  const control = healthControl(health, token, pino({ level: 'silent' }));
+  const control = healthControl(health, { token, trustLoopback }, pino({ level: 'silent' }));
   const call = { getPeer: () => peer, request: { probe: 'readiness', open: false }, metadata };
   const answer = await new Promise<Record<string, unknown>>((resolve) => {
     const callback: sendUnaryData<SetSwitchResponse> = (error, reply) =>
@@ -230,23 +237,36 @@ async function controlFrom(peer: string, token = '', metadata = new Metadata()):
 
 describe('healthControl() peer check', () => {
   for (const peer of ['127.0.0.1:5000', '[::1]:5000', '[::ffff:127.0.0.1]:5000', 'ipv4:127.0.0.1:5000']) {
-    it(`accepts the loopback peer ${peer}`, async () => {
-      expect(await controlFrom(peer)).to.deep.equal({ probe: 'readiness', switch: 'closed', readiness: 'closed' });
+    it(`accepts the loopback peer ${peer} only when loopback is trusted`, async () => {
+      expect(await controlFrom(peer, { trustLoopback: true })).to.deep.equal({
+        probe: 'readiness',
+        switch: 'closed',
+        readiness: 'closed',
+      });
+      expect(await controlFrom(peer)).to.include({ code: 'PERMISSION_DENIED', readiness: 'open' });
     });
   }
 
-  for (const peer of ['10.1.2.3:5000', '[::ffff:10.1.2.3]:5000', '[fd00::2]:5000', '128.0.0.1:5000']) {
-    it(`refuses the peer ${peer}`, async () => {
-      expect(await controlFrom(peer)).to.deep.equal({
+  for (const peer of [
+    '10.1.2.3:5000',
+    '[::ffff:10.1.2.3]:5000',
+    '[fd00::2]:5000',
+    '128.0.0.1:5000',
+    '127.0.0.6:5000',
+  ]) {
+    it(`refuses the peer ${peer}, even with loopback trusted`, async () => {
+      expect(await controlFrom(peer, { trustLoopback: true })).to.include({
         code: 'PERMISSION_DENIED',
-        details: 'health switches accept loopback peers only',
         readiness: 'open',
       });
     });
   }
 
   it('accepts any peer with the configured token, and refuses loopback without it', async () => {
-    expect(await controlFrom('10.1.2.3:5000', 't', bearer('t'))).to.include({ switch: 'closed' });
-    expect(await controlFrom('127.0.0.1:5000', 't')).to.include({ code: 'PERMISSION_DENIED', readiness: 'open' });
+    expect(await controlFrom('10.1.2.3:5000', { token: 't' }, bearer('t'))).to.include({ switch: 'closed' });
+    expect(await controlFrom('127.0.0.1:5000', { token: 't' })).to.include({
+      code: 'PERMISSION_DENIED',
+      readiness: 'open',
+    });
   });
 });

@@ -40,7 +40,6 @@ export function removeRuntimeDirs(): void {
 
 export const descriptorOf = (dir: string, command = 'ctl'): string => join(dir, `${command}.descriptor.json`);
 export const heartbeatOf = (dir: string, command = 'ctl'): string => join(dir, `${command}.heartbeat.json`);
-export const controlOf = (dir: string, command = 'ctl'): string => join(dir, `${command}.control.json`);
 
 /** Parsed JSON of a runtime file, or undefined while it is missing. */
 export function readRuntimeFile<T = Record<string, unknown>>(path: string): T | undefined {

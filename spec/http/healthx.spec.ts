@@ -31,11 +31,13 @@ describe('GET /healthx/{probe}', () => {
 
   it('answers 503 naming the failed check while a check throws, and 200 again once it passes', async () => {
     // minIntervalMs 0: every probe runs the checks, so the test sees a change at once.
-    const server = await startServer(UsersApp, 'http', { settings: { health: { minIntervalMs: 0 } } });
+    const server = await startServer(UsersApp, 'http', {
+      settings: { health: { minIntervalMs: 0 }, http: { controlToken: 'tok' } },
+    });
     try {
       const database = server.container.get(Database);
       database.down = true;
-      const down = await server.request('/healthx/readiness');
+      const down = await server.request('/healthx/readiness', { headers: { authorization: 'Bearer tok' } });
       expect(down.status).to.equal(503);
       const report = (await down.json()) as { status: string; reason: string; checks: unknown[] };
       expect(report.status).to.equal('fail');
@@ -45,6 +47,28 @@ describe('GET /healthx/{probe}', () => {
 
       database.down = false;
       expect((await server.request('/healthx/readiness')).status).to.equal(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('tells a peer without the control token which checks fail, never their error messages', async () => {
+    const server = await startServer(UsersApp, 'http', {
+      settings: { health: { minIntervalMs: 0 }, http: { controlToken: 'tok' } },
+    });
+    try {
+      server.container.get(Database).down = true;
+      for (const headers of [{}, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
+        const res = await server.request('/healthx/readiness', { headers });
+        expect(res.status).to.equal(503);
+        const text = await res.text();
+        expect(text, JSON.stringify(headers)).to.not.include('unreachable');
+        const report = JSON.parse(text) as { reason: string; checks: Record<string, unknown>[] };
+        expect(report.reason).to.equal('check database failed');
+        expect(report.checks).to.have.length(1);
+        expect(report.checks[0]).to.include({ name: 'database', status: 'fail' });
+        expect(report.checks[0]).to.not.have.property('error');
+      }
     } finally {
       await server.stop();
     }
@@ -73,6 +97,32 @@ describe('POST /healthx/{probe}/{open,close}', () => {
       await server.stop();
     });
 
+    it('refuses a switch request from loopback with 403 saying how to configure a token (a sidecar proxy is loopback)', async () => {
+      const res = await server.request('/healthx/readiness/close', post);
+      expect(res.status).to.equal(403);
+      expect(((await res.json()) as { error: string }).error).to.match(
+        /^health switches on this port need a control token: set DIONYSUS_CONTROL_TOKEN/,
+      );
+      expect((await server.request('/healthx/readiness')).status).to.equal(200);
+    });
+
+    it('answers GET on a switch route with 405', async () => {
+      const res = await server.request('/healthx/readiness/close');
+      expect(res.status).to.equal(405);
+      expect(res.headers.get('allow')).to.equal('POST');
+      expect((await server.request('/healthx/readiness')).status, 'the switch did not move').to.equal(200);
+    });
+  });
+
+  describe('with loopback trusted (dionysus.health.trustLoopback, no proxy in the pod)', () => {
+    let server: TestServer;
+    beforeEach(async () => {
+      server = await startServer(UsersApp, 'http', { settings: { health: { trustLoopback: true } } });
+    });
+    afterEach(async () => {
+      await server.stop();
+    });
+
     it('closes readiness from a loopback peer: 200, then readiness answers 503 naming the switch', async () => {
       const closed = await server.request('/healthx/readiness/close', post);
       expect(closed.status).to.equal(200);
@@ -85,13 +135,6 @@ describe('POST /healthx/{probe}/{open,close}', () => {
 
       expect((await server.request('/healthx/readiness/open', post)).status).to.equal(200);
       expect((await server.request('/healthx/readiness')).status).to.equal(200);
-    });
-
-    it('answers GET on a switch route with 405', async () => {
-      const res = await server.request('/healthx/readiness/close');
-      expect(res.status).to.equal(405);
-      expect(res.headers.get('allow')).to.equal('POST');
-      expect((await server.request('/healthx/readiness')).status, 'the switch did not move').to.equal(200);
     });
   });
 
@@ -107,7 +150,10 @@ describe('POST /healthx/{probe}/{open,close}', () => {
     it('refuses a request without the token with 403, even from loopback', async () => {
       const res = await server.request('/healthx/readiness/close', post);
       expect(res.status).to.equal(403);
-      expect(await res.json()).to.have.property('error', 'a valid bearer token is required to change health switches');
+      expect(await res.json()).to.have.property(
+        'error',
+        'a bearer token (the control token) is required to change health switches',
+      );
       expect((await server.request('/healthx/readiness')).status).to.equal(200);
     });
 
@@ -160,12 +206,14 @@ describe('POST /healthx/{probe}/{open,close}', () => {
         expect((await switchFrom('10.1.2.3')).status).to.equal(403);
         return;
       }
-      const server = await startServer(UsersApp, 'http', { settings: { http: { host: '0.0.0.0' } } });
+      const server = await startServer(UsersApp, 'http', {
+        settings: { http: { host: '0.0.0.0' }, health: { trustLoopback: true } },
+      });
       let stdout = '';
       try {
         const res = await fetch(`http://${address}:${server.port}/healthx/readiness/close`, post);
         expect(res.status).to.equal(403);
-        expect(await res.json()).to.have.property('error', 'health switches accept loopback peers only');
+        expect(((await res.json()) as { error: string }).error).to.match(/need a control token/);
         expect((await server.request('/healthx/readiness')).status).to.equal(200);
       } finally {
         ({ stdout } = await server.stop());
@@ -185,11 +233,22 @@ describe('the healthx middleware, with a faked peer', () => {
     expect(lines[0]).to.include({ level: 40, peer: '10.1.2.3', probe: 'readiness', action: 'close' });
   });
 
-  it('accepts the loopback peers 127.0.0.1, ::1 and ::ffff:127.0.0.1', async () => {
-    for (const peer of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {
+  it('refuses every loopback peer when no token is configured and loopback is not trusted', async () => {
+    for (const peer of ['127.0.0.1', '::1', '::ffff:127.0.0.1', '127.0.0.6']) {
       const { status, health } = await switchFrom(peer);
+      expect(status, peer).to.equal(403);
+      expect(health.switchOf('readiness'), peer).to.equal('open');
+    }
+  });
+
+  it('with loopback trusted, accepts 127.0.0.1, ::1 and ::ffff:127.0.0.1, and refuses the rest of 127/8', async () => {
+    for (const peer of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {
+      const { status, health } = await switchFrom(peer, { trustLoopback: true });
       expect(status, peer).to.equal(200);
       expect(health.switchOf('readiness'), peer).to.equal('closed');
+    }
+    for (const peer of ['127.0.0.6', '::ffff:127.0.0.6', '127.1.2.3']) {
+      expect((await switchFrom(peer, { trustLoopback: true })).status, peer).to.equal(403);
     }
   });
 
@@ -203,7 +262,7 @@ describe('the healthx middleware, with a faked peer', () => {
 /** Runs the middleware on a fake koa context: POST /healthx/readiness/close from `peer`. */
 async function switchFrom(
   peer: string,
-  { token = '', authorization = '' } = {},
+  { token = '', authorization = '', trustLoopback = false } = {},
 ): Promise<{ status: number; health: Health; lines: Record<string, unknown>[] }> {
   const health = new Health({ clock: systemClock, checkTimeoutMs: 1000, minIntervalMs: 0, wedgedAfterMs: 5000 });
   const lines: Record<string, unknown>[] = [];
@@ -234,7 +293,7 @@ async function switchFrom(
     get: (name: string) => (name === 'authorization' ? authorization : ''),
     set: () => {},
   };
-  await healthx(health, token, logger)(ctx as unknown as Context, async () => {});
+  await healthx(health, { token, trustLoopback }, logger)(ctx as unknown as Context, async () => {});
   return { status, health, lines: lines.filter((l) => l.level === 40) };
 }
 
