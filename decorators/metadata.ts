@@ -59,7 +59,15 @@ export const COMMAND_OPTION_KEYS: readonly (keyof CommandOptions)[] = [
 
 export interface OptionOptions {
   description?: string;
+  /** Usage errors name a missing required option; help marks it. @default false */
   required?: boolean;
+  /**
+   * The value's name in help, e.g. `--wait-ms MS`. Derived from the flag when
+   * omitted: `--image` shows `--image IMAGE`. Not used by boolean options.
+   * @example
+   * @Option('--replicas', { valueName: 'N' }) replicas: number = 2;
+   */
+  valueName?: string;
   /** Inferred from the property type (string, boolean, number, string[]) when omitted. */
   type?: 'string' | 'boolean' | 'number' | 'array';
 }

@@ -1,5 +1,7 @@
 import { Command, type CommandClass, Option } from 'clipanion';
 import type { AppPlan } from '../plan/types.js';
+import { PROBE_DETAILS, PROBE_FLAGS } from '../probe/flags.js';
+import { VALUE_NAMES } from './usage.js';
 import { appVersion } from './version.js';
 
 /**
@@ -15,14 +17,26 @@ export function probeCommands(): CommandClass[] {
         static override usage = Command.Usage({
           category: 'Probes',
           description: `exec probe: exit 0 when the running command's ${probe} passes`,
-          details:
-            'Finds the running command through its runtime descriptor (DIONYSUS_RUNTIME_DIR) and asks it. With HEALTH_STATUS=open|close, flips the switch instead. Flags: --command NAME, --runtime-dir DIR, --timeout MS (default 800).',
+          details: PROBE_DETAILS,
         });
-        args = Option.Proxy();
+        static [VALUE_NAMES]: Record<string, string> = Object.fromEntries(PROBE_FLAGS.map((f) => [f.flag, f.value]));
+        constructor() {
+          super();
+          // clipanion reads option definitions from instance properties: one per flag, keyed by the flag.
+          for (const f of PROBE_FLAGS) this.#values[f.flag] = Option.String(f.flag, { description: f.description });
+        }
+
+        get #values(): Record<string, unknown> {
+          return this as unknown as Record<string, unknown>;
+        }
 
         async execute(): Promise<number> {
           const { runProbe } = require('../probe/main.js') as typeof import('../probe/main.js');
-          return runProbe([probe, ...this.args], {
+          const args = PROBE_FLAGS.flatMap(({ flag }) => {
+            const value = this.#values[flag];
+            return typeof value === 'string' ? [flag, value] : [];
+          });
+          return runProbe([probe, ...args], {
             stdout: this.context.stdout,
             stderr: this.context.stderr,
             env: process.env,
@@ -43,6 +57,13 @@ export function manifestCommand(plan: AppPlan): CommandClass {
         'Probes, terminationGracePeriodSeconds and the drain delay follow the configuration (as it applies inside Kubernetes). Refuses a grace period the shutdown budget cannot fit.',
       examples: [['A Deployment of the http command', `$0 manifest http --image registry.example/${plan.name}:1.0.0`]],
     });
+    static [VALUE_NAMES]: Record<string, string> = {
+      '--image': 'IMAGE',
+      '--replicas': 'N',
+      '--grace-period': 'S',
+      '--probes': 'native|exec',
+      '--binary': 'PATH',
+    };
     command = Option.String({ required: true, name: 'command' });
     image = Option.String('--image', { description: `container image (default ${plan.name}:<version>)` });
     replicas = Option.String('--replicas', { description: 'number of pods (default 2)' });

@@ -1,6 +1,7 @@
 import { Builtins, Cli, Command, type CommandClass, Option, UsageError } from 'clipanion';
 import type { AppPlan, CommandPlan, OptionPlan } from '../plan/types.js';
 import { manifestCommand, openApiCommand, probeCommands } from './builtins.js';
+import { AppCli, VALUE_NAMES } from './usage.js';
 import { appVersion } from './version.js';
 
 export interface Io {
@@ -22,7 +23,7 @@ const GENERATED = new WeakMap<Cli, Map<string, CommandClass>>();
 
 /** Builds the clipanion CLI of an app from its plan. */
 export function buildCli(plan: AppPlan, execute: Execute, colors = false): Cli {
-  const cli = new Cli({ binaryName: plan.name, binaryLabel: plan.description ?? plan.name, enableColors: colors });
+  const cli = new AppCli({ binaryName: plan.name, binaryLabel: plan.description ?? plan.name, enableColors: colors });
   cli.register(Builtins.HelpCommand);
   cli.register(versionCommand(plan));
   const generated = new Map<string, CommandClass>();
@@ -80,6 +81,9 @@ function commandClass(plan: CommandPlan, execute: Execute): CommandClass {
   const Generated = class extends Command {
     static override paths = [[plan.name]];
     static [PLAN] = plan;
+    static [VALUE_NAMES] = Object.fromEntries(
+      plan.options.flatMap((o) => (o.valueName ? [[o.flag, o.valueName]] : [])),
+    );
     static override usage = Command.Usage({
       category: plan.server ? 'Servers' : 'Tasks',
       description: plan.description ?? (plan.server ? `run the ${plan.server} server` : undefined),

@@ -315,12 +315,18 @@ function planOptions(cls: Class, record: ClassRecord, problems: string[]): Optio
       problems.push(`${where}: cannot tell the option's type from the property; set @Option(flag, { type }).`);
       continue;
     }
+    const { valueName } = option.options;
+    if (valueName !== undefined && (typeof valueName !== 'string' || !/^\S+$/.test(valueName))) {
+      problems.push(`${where}: @Option valueName ${JSON.stringify(valueName)} must be one word, e.g. 'N' or 'PATH'.`);
+      continue;
+    }
     plans.push({
       property: option.property,
       flag: option.flag,
       type,
       required: option.options.required ?? false,
       description: option.options.description,
+      valueName,
     });
   }
   return plans;

@@ -44,6 +44,8 @@ export interface OptionPlan {
   readonly type: OptionType;
   readonly required: boolean;
   readonly description: string | undefined;
+  /** The value's name in help (`--image IMAGE`); undefined: derived from the flag. */
+  readonly valueName: string | undefined;
 }
 
 export interface RoutePlan {

@@ -20,6 +20,7 @@ import {
   socketFile,
   type Transport,
 } from './files.js';
+import { DEFAULT_TIMEOUT_MS, PROBE_DETAILS, PROBE_FLAGS, PROBE_USAGE } from './flags.js';
 
 export interface Answer {
   readonly ok: boolean;
@@ -41,10 +42,11 @@ const TRANSPORTS: Record<Transport, () => ProbeTransport> = {
   grpc: () => (require('./grpc.js') as typeof import('./grpc.js')).grpcTransport,
 };
 
-/** Below Kubernetes' default probe timeout of 1 s, so the probe answers before the kubelet gives up. */
-const DEFAULT_TIMEOUT_MS = 800;
 const PROBES: readonly string[] = ['startup', 'liveness', 'readiness'];
-const USAGE = 'usage: <app> startup|liveness|readiness [--command NAME] [--runtime-dir DIR] [--timeout MS]';
+const USAGE = `usage: <app> ${PROBE_USAGE}`;
+const HELP = [PROBE_DETAILS, ...PROBE_FLAGS.map((f) => `  ${`${f.flag} ${f.value}`.padEnd(19)}${f.description}`)].join(
+  '\n',
+);
 
 interface Flags {
   command?: string;
@@ -82,6 +84,10 @@ export async function runProbe(
   io: ProbeIo = { stdout: direct(1), stderr: direct(2), env: process.env },
 ): Promise<number> {
   const probe = argv[0] as ProbeName;
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${USAGE}\n${HELP}\n`);
+    return 0;
+  }
   const parsed = parseFlags(argv.slice(1));
   if (!PROBES.includes(probe) || typeof parsed === 'string') {
     io.stderr.write(`${typeof parsed === 'string' ? parsed : `unknown probe ${JSON.stringify(probe)}`}\n${USAGE}\n`);

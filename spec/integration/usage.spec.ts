@@ -37,6 +37,13 @@ describe('the sample app command line', () => {
     expect(exit.stdout).to.include('app greet').and.to.include('Print a greeting (a one-shot task)');
   });
 
+  it('prints the probe flags with named values on `app readiness --help` (answered before the app loads) and exits 0', async () => {
+    const exit = await node(SAMPLE, ['readiness', '--help']).waitForExit();
+    expect(exit.code).to.equal(0);
+    expect(exit.stdout).to.include('[--command NAME] [--runtime-dir DIR] [--timeout MS]');
+    expect(exit.stderr).to.equal('');
+  });
+
   it('prints the package.json version on --version and exits 0', async () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const exit = await node(SAMPLE, ['--version']).waitForExit();

@@ -19,6 +19,9 @@ class GreetCommand {
   @Option('--tag', { description: 'Tags to add' })
   tags: string[] = [];
 
+  @Option('--wait-ms', { description: 'Wait first', valueName: 'MS' })
+  waitMs: number = 0;
+
   @Run()
   run(): void {
     seen = { name: this.name, times: this.times, loud: this.loud, tags: this.tags };
@@ -99,6 +102,30 @@ describe('cli', () => {
       expect(result.stdout).to.match(/--times.*How many greetings/);
       expect(result.stdout).to.match(/-l,--loud.*Shout/);
       expect(seen).to.deep.equal({});
+    });
+
+    it("names each option's value in help (--name NAME, or the option's valueName), never clipanion's #0", async () => {
+      const pages = await Promise.all(
+        [['--help'], ['greet', '--help'], ['manifest', '--help'], ['readiness', '--help']].map((argv) =>
+          runCommand(CliApp, argv),
+        ),
+      );
+      for (const page of pages) expect(page.stdout).to.not.include('#0');
+      const [all, greet, manifest, readiness] = pages.map((p) => p.stdout) as [string, string, string, string];
+      expect(all).to.include('cli-app greet <--name NAME> [--times TIMES]');
+      expect(all).to.include('[--image IMAGE] [--replicas N]');
+      expect(greet).to.match(/^ {2}--tag TAG +Tags to add$/m);
+      expect(greet).to.match(/^ {2}--wait-ms MS +Wait first$/m);
+      expect(greet).to.match(/^ {2}-l,--loud +Shout$/m);
+      expect(manifest).to.match(/^ {2}--probes native\|exec +native/m);
+      expect(readiness).to.match(/^ {2}--timeout MS +give up after/m);
+    });
+
+    it("marks required options in a command's help: in its usage line and as (required)", async () => {
+      const greet = (await runCommand(CliApp, ['greet', '--help'])).stdout;
+      expect(greet).to.match(/^\$ cli-app greet --name NAME$/m);
+      expect(greet).to.match(/^ {2}--name NAME +Who to greet \(required\)$/m);
+      expect(greet).to.match(/^ {2}--times TIMES +How many greetings$/m);
     });
 
     it('prints the declared version on --version and -v', async () => {

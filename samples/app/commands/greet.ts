@@ -7,10 +7,10 @@ export class GreetCommand {
   @Option('--name', { description: 'Who to greet', required: true })
   name!: string;
 
-  @Option('--times', { description: 'How many greetings' })
+  @Option('--times', { description: 'How many greetings', valueName: 'N' })
   times: number = 1;
 
-  @Option('--wait-ms', { description: 'Wait this long before greeting, until stopped' })
+  @Option('--wait-ms', { description: 'Wait this long before greeting, until stopped', valueName: 'MS' })
   waitMs: number = 0;
 
   constructor(private readonly greeter: Greeter) {}
