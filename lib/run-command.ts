@@ -54,6 +54,7 @@ export async function runCommand(
       telemetrySteps({
         env: options.env ?? process.env,
         stdout: io.stdout,
+        stderr: io.stderr,
         overrides: options.settings,
         ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
       }),

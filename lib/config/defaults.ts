@@ -73,7 +73,7 @@ export interface FrameworkSettings {
     /** `LOG_LEVEL` @default 'info' */
     level: LogLevel;
     /**
-     * How long stdout lines may wait to be written together; 0 writes them at
+     * How long log lines may wait to be written together; 0 writes them at
      * the end of each event-loop turn. Buffered lines are always written at exit.
      * @default 10
      */

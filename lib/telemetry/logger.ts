@@ -17,7 +17,7 @@ export interface LoggerOptions {
   app: string;
   command: string;
   level: LogLevel;
-  /** process.stdout gets a batched fd writer; any other stream is written directly (tests). */
+  /** process.stdout and process.stderr get a batched fd writer; any other stream is written directly (tests). */
   stream: NodeJS.WritableStream;
   /** Adds fields to every line, e.g. trace ids. */
   mixin?: () => object;
@@ -26,7 +26,8 @@ export interface LoggerOptions {
 }
 
 /**
- * pino with JSON lines on stdout, no transports (they break in bundles).
+ * pino with JSON lines on a stream (stdout, or stderr for tasks), no
+ * transports (they break in bundles).
  * Lines are buffered and written together at most `flushIntervalMs` later
  * (or once 64 KiB are waiting): one write per request was 17% of a busy
  * server's CPU, and one write per event-loop turn still ~5% of its
@@ -35,7 +36,8 @@ export interface LoggerOptions {
  * their order among themselves.
  */
 export function createLogger(options: LoggerOptions): LoggerHandle {
-  const batched = options.stream === process.stdout ? new BatchedFd(1, options.flushIntervalMs ?? 10) : undefined;
+  const fd = options.stream === process.stdout ? 1 : options.stream === process.stderr ? 2 : undefined;
+  const batched = fd === undefined ? undefined : new BatchedFd(fd, options.flushIntervalMs ?? 10);
   const destination = batched ?? (options.stream as unknown as DestinationStream);
   const logger = pino(
     {

@@ -15,6 +15,8 @@ import type { Tracing } from './tracing.js';
 export interface TelemetryOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: NodeJS.WritableStream;
+  /** Where a task's log lines go: its stdout is its own output (`app report --format json | jq`). */
+  readonly stderr: NodeJS.WritableStream;
   /** Programmatic settings, merged over configuration (tests, embedding). */
   readonly overrides?: unknown;
   /** Turns tracing on with this exporter instead of OTLP/HTTP. */
@@ -48,7 +50,8 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
         command: context.command.name,
         // The config step validates LOG_LEVEL; until then a bad value falls back to the default.
         level: fromEnv && LOG_LEVELS.includes(fromEnv) ? fromEnv : context.settings.log.level,
-        stream: options.stdout,
+        // Servers log to stdout, as collectors expect; a task (no server) keeps stdout for what it prints.
+        stream: context.command.server ? options.stdout : options.stderr,
         mixin: () => mixin(),
         flushIntervalMs: context.settings.log.flushIntervalMs,
       });

@@ -2,8 +2,9 @@ import type { Logger as PinoLogger } from 'pino';
 
 /**
  * The pino logger of the running command, injectable by type. Its lines are
- * JSON on stdout with the app, command and pid, and trace ids when a span is
- * active.
+ * JSON with the app, command and pid, and trace ids when a span is active, on
+ * stdout for http, grpc and ctl commands and on stderr for tasks (a task's
+ * stdout is its own output).
  * @example
  * constructor(private readonly log: Logger) {}
  * this.log.info({ user }, 'signed in');

@@ -54,7 +54,9 @@ export interface RunResult {
   exitCode: number;
   /** Every lifecycle event, in order. */
   events: LifecycleEvent[];
+  /** What the command wrote to stdout: a server's JSON log lines, or what a task printed itself. */
   stdout: string;
+  /** Usage and error reports, and a task's JSON log lines (a task keeps stdout for its own output). */
   stderr: string;
 }
 

@@ -25,6 +25,8 @@ export interface Exit {
   readonly stderr: string;
   /** What the app printed to stdout, line by line, without the logger's JSON lines. */
   readonly lines: readonly string[];
+  /** stderr without the logger's JSON lines (a task logs to stderr): usage, reported errors, warnings. */
+  readonly errorText: string;
 }
 
 export interface SpawnOptions {
@@ -66,7 +68,10 @@ export class Child {
       this.process.once('close', (code, signal) => {
         running.delete(this);
         const { stdout, stderr } = this;
-        this.#exit = { code, signal, stdout, stderr, lines: printedLines(stdout, true) };
+        const errorText = printedLines(stderr, true)
+          .map((line) => `${line}\n`)
+          .join('');
+        this.#exit = { code, signal, stdout, stderr, lines: printedLines(stdout, true), errorText };
         this.#notify();
         resolve(this.#exit);
       });
@@ -212,7 +217,7 @@ export function stackLines(text: string): string[] {
   return text.split('\n').filter((line) => /^\s+at /.test(line));
 }
 
-// The framework logs JSON lines to stdout, between what hooks print; specs look at each apart.
+// The framework logs JSON lines (servers to stdout, tasks to stderr) between what the app prints; specs look at each apart.
 function printedLines(text: string, ended: boolean): string[] {
   return linesOf(text, ended).filter((line) => !isLogRecord(line));
 }

@@ -8,7 +8,7 @@ describe('the sample app as a process', () => {
   it('runs greet through prerun, run and postrun hooks in order and exits 0', async () => {
     const exit = await node(SAMPLE, ['greet', '--name', 'x']).waitForExit();
     expect(exit.lines).to.deep.equal(['main prerun', 'command prerun', 'hello x', 'command postrun', 'main postrun']);
-    expect(exit.stderr).to.equal('');
+    expect(exit.errorText).to.equal('');
     expect(exit.code).to.equal(0);
   });
 
@@ -30,7 +30,7 @@ describe('the sample app as a process', () => {
       child.signal(signal);
       const exit = await child.waitForExit();
       expect(exit.lines).to.deep.equal(stopped);
-      expect(exit.stderr).to.equal('');
+      expect(exit.errorText).to.equal('');
       expect(exit.code).to.equal(0);
     });
   }

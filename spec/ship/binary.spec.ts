@@ -104,7 +104,7 @@ describe('the single executable of the sample app', () => {
   it('runs the greet task through its hooks in order and exits 0', async () => {
     const exit = await exe(['greet', '--name', 'x']).waitForExit();
     expect(exit.lines).to.deep.equal(['main prerun', 'command prerun', 'hello x', 'command postrun', 'main postrun']);
-    expect(exit.stderr).to.equal('');
+    expect(exit.errorText).to.equal('');
     expect(exit.code).to.equal(0);
   });
 
@@ -186,7 +186,7 @@ describe('the single executable of the sample app', () => {
     expect(exit.code, exit.stderr).to.equal(0);
     expect(exit.lines).to.include('hello x');
     // The level applies from the first line: the logger step's own line waits for the config step.
-    const info = logLines(exit.stdout).filter((l) => l.level === 'info');
+    const info = logLines(exit.stderr).filter((l) => l.level === 'info');
     expect(info.map((l) => l.msg)).to.deep.equal([]);
   });
 

@@ -268,7 +268,8 @@ describe('configuration: node-config files, NODE_CONFIG and environment override
         const exit = await runApp(['plain'], { NODE_CONFIG_DIR: configDir, ...env });
         expect(exit.code).to.equal(1);
         expect(exit.lines, 'no PreRun hook ran').to.deep.equal([]);
-        expect(exit.stderr).to.match(
+        // A task logs to stderr: the report is what remains without the JSON log lines.
+        expect(exit.errorText).to.match(
           /^config-app plain: framework\.config failed in framework: invalid configuration:\n/,
         );
         const reported = problems(exit.stderr);
@@ -300,7 +301,7 @@ describe('configuration: node-config files, NODE_CONFIG and environment override
         'dionysus.admin.port',
         'GRPC_PORT',
       ]);
-      const failed = hookLines(logLines(exit.stdout)).find((line) => line.hook === 'framework.config');
+      const failed = hookLines(logLines(exit.stderr)).find((line) => line.hook === 'framework.config');
       expect(failed).to.include({ level: 'error', outcome: 'failed', phase: 'framework' });
       expect(failed?.msg).to.include('dionysus.htp');
     });
@@ -339,11 +340,11 @@ describe('configuration: node-config files, NODE_CONFIG and environment override
       // `dir` is empty: no config/ and no NODE_CONFIG_DIR.
       const exit = await runApp(['plain']);
       expect(exit.code).to.equal(0);
-      expect(exit.stderr).to.equal('');
+      expect(exit.errorText).to.equal('');
       expect(exit.lines).to.deep.equal(['main prerun', 'config {"hasGreeting":false,"logLevel":"info"}']);
-      const levels = logLines(exit.stdout).map((line) => line.level);
+      const levels = logLines(exit.stderr).map((line) => line.level);
       expect(levels).to.not.include.members(['warn', 'error', 'fatal']);
-      expect(exit.stdout).to.not.match(/warning/i);
+      expect(exit.stderr).to.not.match(/warning/i);
     });
   });
 

@@ -1,6 +1,6 @@
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
-import { runCommand } from 'dionysus/testing';
+import { runCommand, startServer } from 'dionysus/testing';
 import { TelemetryApp } from '../fixtures/telemetry/app.js';
 import { fixture, killChildren, node, SAMPLE } from '../integration/child.js';
 import { hookLines, lineWith, logLines, withoutShellConfig } from './log-lines.js';
@@ -16,15 +16,15 @@ const GREET_HOOKS = [
   ['TelemetryApp.releaseResources', 'postrun'],
 ];
 
-describe('logs: pino JSON lines on stdout', () => {
+describe('logs: pino JSON lines, on stderr for tasks', () => {
   afterEach(killChildren);
 
   it('writes every line as JSON with level, time, app, command, pid and msg', async () => {
     const result = await runCommand(TelemetryApp, ['greet'], { env: {} });
     expect(result.exitCode).to.equal(0);
-    const lines = logLines(result.stdout);
-    // In-process, stdout holds only the logger's output: no line may be anything else.
-    expect(result.stdout.split('\n').filter((line) => line !== '')).to.have.length(lines.length);
+    const lines = logLines(result.stderr);
+    // In-process, a task's stderr holds only the logger's output: no line may be anything else.
+    expect(result.stderr.split('\n').filter((line) => line !== '')).to.have.length(lines.length);
     expect(lines).to.have.length.above(10);
     for (const line of lines) {
       expect(LEVELS, JSON.stringify(line)).to.include(line.level);
@@ -34,9 +34,26 @@ describe('logs: pino JSON lines on stdout', () => {
     }
   });
 
+  it("leaves a task's stdout to the task: framework and Logger lines of a one-shot task go to stderr", async () => {
+    const result = await runCommand(TelemetryApp, ['greet'], { env: {} });
+    expect(result.exitCode).to.equal(0);
+    expect(result.stdout, 'app greet | jq reads only what the task prints').to.equal('');
+    const lines = logLines(result.stderr);
+    expect(lineWith(lines, 'framework ok')).to.include({ phase: 'framework' });
+    expect(lineWith(lines, 'hello world')).to.include({ step: 'run' });
+  });
+
+  it('keeps the log lines of a long-running command on stdout, where collectors read them', async () => {
+    const server = await startServer(TelemetryApp, 'http');
+    const result = await server.stop();
+    expect(result.exitCode).to.equal(0);
+    expect(lineWith(logLines(result.stdout), 'exit 0')).to.include({ command: 'http' });
+    expect(logLines(result.stderr)).to.deep.equal([]);
+  });
+
   it('logs each hook with its Class.method, phase, duration and outcome', async () => {
     const result = await runCommand(TelemetryApp, ['greet'], { env: {} });
-    const hooks = hookLines(logLines(result.stdout));
+    const hooks = hookLines(logLines(result.stderr));
     const userHooks = hooks.filter((line) => !line.hook?.startsWith('framework.'));
     expect(userHooks.map((line) => [line.hook, line.phase])).to.deep.equal(GREET_HOOKS);
     for (const line of hooks) {
@@ -47,13 +64,13 @@ describe('logs: pino JSON lines on stdout', () => {
     const framework = hooks.filter((line) => line.phase === 'framework').map((line) => line.hook);
     const steps = ['framework.logger', 'framework.config', 'framework.tracing', 'framework.metrics'];
     expect(picked(framework, steps)).to.deep.equal(steps);
-    expect(lineWith(logLines(result.stdout), 'exit 0')).to.include({ level: 'info', code: 0 });
+    expect(lineWith(logLines(result.stderr), 'exit 0')).to.include({ level: 'info', code: 0 });
   });
 
   it('logs a failing hook at error level, naming the hook, its phase and the cause', async () => {
     const result = await runCommand(TelemetryApp, ['fail'], { env: {} });
     expect(result.exitCode).to.equal(1);
-    const lines = logLines(result.stdout);
+    const lines = logLines(result.stderr);
     const failed = hookLines(lines).find((line) => line.hook === 'FailCommand.connect');
     expect(failed).to.include({ level: 'error', phase: 'prerun', outcome: 'failed' });
     expect(failed?.msg).to.include('FailCommand.connect').and.include('database unreachable');
@@ -69,10 +86,10 @@ describe('logs: pino JSON lines on stdout', () => {
   it('keeps only warn and above with LOG_LEVEL=warn', async () => {
     const clean = await runCommand(TelemetryApp, ['greet'], { env: { LOG_LEVEL: 'warn' } });
     expect(clean.exitCode).to.equal(0);
-    expect(logLines(clean.stdout)).to.deep.equal([]);
+    expect(logLines(clean.stderr)).to.deep.equal([]);
 
     const failing = await runCommand(TelemetryApp, ['fail'], { env: { LOG_LEVEL: 'warn' } });
-    const lines = logLines(failing.stdout);
+    const lines = logLines(failing.stderr);
     expect(lines.map((line) => line.level)).to.not.include('info');
     expect(lines.map((line) => [line.level, line.msg])).to.deep.include.members([
       ['warn', 'disconnecting after a failed start'],
@@ -83,12 +100,12 @@ describe('logs: pino JSON lines on stdout', () => {
 
   it('shows the debug lines of user code with LOG_LEVEL=debug', async () => {
     const result = await runCommand(TelemetryApp, ['greet'], { env: { LOG_LEVEL: 'debug' } });
-    expect(lineWith(logLines(result.stdout), 'greeting done')).to.include({ level: 'debug', step: 'finish' });
+    expect(lineWith(logLines(result.stderr), 'greeting done')).to.include({ level: 'debug', step: 'finish' });
   });
 
   it('puts no trace ids on lines when tracing is off', async () => {
     const result = await runCommand(TelemetryApp, ['greet'], { env: {} });
-    for (const line of logLines(result.stdout)) {
+    for (const line of logLines(result.stderr)) {
       expect(line, line.msg).to.not.have.any.keys('trace_id', 'span_id');
     }
   });
@@ -103,7 +120,7 @@ describe('logs: pino JSON lines on stdout', () => {
       if (!span) throw new Error(`no span ${name} among ${spans.map((s) => s.name).join(', ')}`);
       return span.spanContext();
     };
-    const lines = logLines(result.stdout);
+    const lines = logLines(result.stderr);
     for (const [msg, hook] of [
       ['resources open', 'TelemetryApp.openResources'],
       ['preparing the greeting', 'GreetCommand.prepare'],
@@ -119,9 +136,8 @@ describe('logs: pino JSON lines on stdout', () => {
     const child = node(SAMPLE, ['greet', '--name', 'x'], { env: withoutShellConfig() });
     const exit = await child.waitForExit();
     expect(exit.code).to.equal(0);
-    // What the hooks print with console.log is not JSON and sits between the records; every record must parse.
     expect(exit.lines).to.include('hello x');
-    const lines = logLines(exit.stdout);
+    const lines = logLines(exit.stderr);
     expect(lines).to.have.length.above(10);
     for (const line of lines) {
       expect(line).to.include({ app: 'app', command: 'greet', pid: child.process.pid });
@@ -147,7 +163,7 @@ describe('logs: pino JSON lines on stdout', () => {
       child.signal('SIGTERM');
       const exit = await child.waitForExit();
       expect(exit.code).to.equal(1);
-      const lines = logLines(exit.stdout);
+      const lines = logLines(exit.stderr);
       const hung = hookLines(lines).find((line) => line.hook === 'HangCommand.closeForever');
       expect(hung).to.include({ level: 'error', phase: 'shutdown', outcome: 'timeout' });
       expect(hung?.msg).to.include('HangCommand.closeForever').and.include('200 ms');
@@ -162,10 +178,10 @@ describe('logs: pino JSON lines on stdout', () => {
       child.signal('SIGTERM');
       const exit = await child.waitForExit();
       expect(exit.code).to.equal(143);
-      const lines = logLines(exit.stdout);
+      const lines = logLines(exit.stderr);
       expect(lineWith(lines, 'second SIGTERM: exiting at once')).to.include({ level: 'warn', signal: 'SIGTERM' });
       expect(lines.at(-1)).to.include({ msg: 'exit 143', code: 143 });
-      expect(exit.stdout.endsWith('\n'), 'the last record is complete').to.equal(true);
+      expect(exit.stderr.endsWith('\n'), 'the last record is complete').to.equal(true);
     });
   });
 });
