@@ -1,11 +1,15 @@
-import { Main, PostRun, PreRun, Shutdown } from 'dionysus';
+import { Logger, Main, PostRun, PreRun, Shutdown } from 'dionysus';
 import { GreetCommand } from './commands/greet.js';
 import { GrpcCommand } from './commands/grpc.js';
 import { HttpCommand } from './commands/http.js';
 import { WorkerCommand } from './commands/worker.js';
 import { Greeter } from './greeter.js';
 
-/** The reference app: every issue grows it by a command. */
+/**
+ * The reference app: every issue grows it by a command. Its hooks log
+ * through the injected Logger, as a service's would: JSON lines on stdout for
+ * the servers, on stderr for the greet task (whose stdout is its greeting).
+ */
 @Main({
   name: 'app',
   description: 'The dionysus reference app',
@@ -13,19 +17,21 @@ import { Greeter } from './greeter.js';
   providers: [Greeter],
 })
 export class App {
+  constructor(private readonly log: Logger) {}
+
   @PreRun({ order: -1 })
   openResources(): void {
-    console.log('main prerun');
+    this.log.info('resources opened');
   }
 
   @Shutdown()
   closeServers(): void {
-    console.log('main shutdown');
+    this.log.info('taking no new work');
   }
 
   @PostRun()
   releaseResources(): void {
-    console.log('main postrun');
+    this.log.info('resources released');
   }
 }
 

@@ -38,16 +38,25 @@ export function logLines(stdout: string, { partial = false } = {}): LogLine[] {
     });
 }
 
-/** Resolves with the first log line of a running child that matches; fails if it exits first or after `timeoutMs`. */
+/**
+ * Resolves with the first log line of a running child that matches; fails if
+ * it exits first or after `timeoutMs`. Servers log to stdout, tasks to stderr.
+ */
 export async function waitForLog(
   child: Child,
   match: (line: LogLine) => boolean,
   what: string,
   timeoutMs = 5_000,
+  stream: 'stdout' | 'stderr' = 'stdout',
 ): Promise<LogLine> {
-  const find = () => logLines(child.stdout, { partial: true }).find(match);
+  const find = () => logLines(child[stream], { partial: true }).find(match);
   await child.waitFor(() => find() !== undefined, what, timeoutMs);
   return find() as LogLine;
+}
+
+/** The messages of `lines` that are in `names`, in the order logged, repeats kept: compare it with `names`. */
+export function messagesAmong(lines: readonly LogLine[], names: readonly string[]): string[] {
+  return lines.map((line) => line.msg).filter((msg) => names.includes(msg));
 }
 
 /** The lines that report a lifecycle hook (they have a `hook` field). */

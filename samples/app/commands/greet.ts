@@ -1,7 +1,10 @@
-import { Command, Option, PostRun, PreRun, Run, Shutdown } from 'dionysus';
+import { Command, Logger, Option, PostRun, PreRun, Run, Shutdown } from 'dionysus';
 import { Greeter } from '../greeter.js';
 
-/** `app greet --name x`: a task whose hooks print their order. */
+/**
+ * `app greet --name x`: a one-shot task. Its stdout is the greeting alone;
+ * its hooks log through the injected Logger (on stderr, as a task's logs are).
+ */
 @Command('greet', { description: 'Print a greeting (a one-shot task)' })
 export class GreetCommand {
   @Option('--name', { description: 'Who to greet', required: true })
@@ -13,17 +16,20 @@ export class GreetCommand {
   @Option('--wait-ms', { description: 'Wait this long before greeting, until stopped', valueName: 'MS' })
   waitMs: number = 0;
 
-  constructor(private readonly greeter: Greeter) {}
+  constructor(
+    private readonly greeter: Greeter,
+    private readonly log: Logger,
+  ) {}
 
   @PreRun()
   prepare(): void {
-    console.log('command prerun');
+    this.log.info({ name: this.name, times: this.times }, 'greeting prepared');
   }
 
   @Run()
   async run(signal: AbortSignal): Promise<void> {
     if (this.waitMs > 0) {
-      console.log('waiting');
+      this.log.info({ waitMs: this.waitMs }, 'waiting before greeting');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.waitMs);
         signal.addEventListener('abort', () => {
@@ -32,16 +38,17 @@ export class GreetCommand {
         });
       });
     }
-    for (let i = 0; i < this.times; i++) console.log(this.greeter.greet(this.name));
+    // The task's output: stdout carries nothing else.
+    for (let i = 0; i < this.times; i++) process.stdout.write(`${this.greeter.greet(this.name)}\n`);
   }
 
   @Shutdown()
   stop(): void {
-    console.log('command shutdown');
+    this.log.info('greeting cut short by a stop signal');
   }
 
   @PostRun()
   finish(): void {
-    console.log('command postrun');
+    this.log.info({ greeted: this.times }, 'greeting done');
   }
 }
