@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { expect } from 'chai';
 import { killChildren, node, ROOT, run } from './child.js';
+import { USER_COMPILER_OPTIONS } from './user-project.js';
 
 /** What `npm pack --json` says about one tarball. */
 interface Packed {
@@ -106,15 +107,10 @@ describe('the npm package', () => {
       join(project, 'tsconfig.json'),
       JSON.stringify({
         compilerOptions: {
-          target: 'es2022',
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
+          ...USER_COMPILER_OPTIONS,
           rootDir: 'src',
           outDir: 'out',
           types: ['node'],
-          strict: true,
-          experimentalDecorators: true,
-          emitDecoratorMetadata: true,
           noEmitOnError: true,
         },
         include: ['src'],
