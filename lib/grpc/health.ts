@@ -1,4 +1,4 @@
-import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
+import { Metadata, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   type HealthControlServer,
@@ -13,6 +13,7 @@ import {
 } from '../../proto/gen/grpc/health/v1/health.js';
 import { type AccessOptions, healthAccess } from '../health/access.js';
 import type { Health, Probe } from '../health/health.js';
+import { REASON_TRAILER } from './reason.js';
 
 const PROBES = new Set<string>(['startup', 'liveness', 'readiness']);
 
@@ -65,7 +66,15 @@ export class HealthService {
       callback({ code: status.NOT_FOUND, details: `unknown service ${JSON.stringify(call.request.service)}` });
       return;
     }
-    callback(null, { status: await this.#status(probe) });
+    const report = await this.#health.report(probe);
+    if (report.status === 'pass') {
+      callback(null, { status: Serving.SERVING });
+      return;
+    }
+    // The message has only a status: the reason travels in the trailers, for the exec probe to print.
+    const trailer = new Metadata();
+    trailer.set(REASON_TRAILER, Buffer.from(report.reason ?? `${probe} fails`, 'utf8'));
+    callback(null, { status: Serving.NOT_SERVING }, trailer);
   }
 
   #watch(call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>): void {

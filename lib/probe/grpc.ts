@@ -1,4 +1,5 @@
 import { connect } from 'node:http2';
+import { REASON_TRAILER } from '../grpc/reason.js';
 import { type Descriptor, type Endpoint, endpointOf, endpointText, type ProbeName } from './files.js';
 import type { Answer, ProbeTransport } from './main.js';
 
@@ -18,7 +19,12 @@ export const grpcTransport: ProbeTransport = {
       return { ok: false, detail: `Health/Check answered ${codeName(reply.status)}: ${reply.message}` };
     const serving = varintField(reply.body, 1) ?? 0;
     if (serving === 1) return { ok: true };
-    return { ok: false, answered: true, detail: `${probe} is ${SERVING[serving] ?? `status ${serving}`}` };
+    // The server's reason, as /healthx and the heartbeat word it; a server that sends none gets the status.
+    return {
+      ok: false,
+      answered: true,
+      detail: reply.reason ?? `${probe} is ${SERVING[serving] ?? `status ${serving}`}`,
+    };
   },
 };
 
@@ -51,6 +57,8 @@ interface Reply {
   status: number;
   message: string;
   body: Buffer;
+  /** From the trailing metadata REASON_TRAILER, when the server sent one. */
+  reason: string | undefined;
 }
 
 function unary(at: Endpoint, path: string, message: Buffer, timeoutMs: number): Promise<Reply> {
@@ -76,11 +84,14 @@ function unary(at: Endpoint, path: string, message: Buffer, timeoutMs: number): 
     const chunks: Buffer[] = [];
     let status: number | undefined;
     let text = '';
+    let reason: string | undefined;
     const readStatus = (headers: Record<string, unknown>): void => {
       if (headers['grpc-status'] !== undefined) {
         status = Number(headers['grpc-status']);
         text = decodeURIComponent(String(headers['grpc-message'] ?? ''));
       }
+      const sent = headers[REASON_TRAILER];
+      if (typeof sent === 'string' && sent !== '') reason = Buffer.from(sent, 'base64').toString('utf8');
     };
     stream.on('response', readStatus); // trailers-only answers carry the status here
     stream.on('trailers', readStatus);
@@ -90,7 +101,7 @@ function unary(at: Endpoint, path: string, message: Buffer, timeoutMs: number): 
       session.close();
       const data = Buffer.concat(chunks);
       const length = data.length >= 5 ? data.readUInt32BE(1) : 0;
-      resolve({ status: status ?? 2, message: text, body: data.subarray(5, 5 + length) });
+      resolve({ status: status ?? 2, message: text, body: data.subarray(5, 5 + length), reason });
     });
     const frame = Buffer.alloc(5 + message.length);
     frame.writeUInt32BE(message.length, 1);
