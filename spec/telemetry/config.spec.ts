@@ -310,7 +310,8 @@ describe('configuration: node-config files, NODE_CONFIG and environment override
       const exit = await runApp(['plain'], { NODE_CONFIG: '{"dionysus":{"admin":{"port":70000}}}' });
       expect(exit.code).to.equal(1);
       const problem = 'dionysus.admin.port: 70000 is not a port number (0-65535) (from $NODE_CONFIG)';
-      expect(exit.stderr.split(problem)).to.have.length(2);
+      // A task logs to stderr: the report is what remains without the JSON log lines.
+      expect(exit.errorText.split(problem)).to.have.length(2);
       const records = logLines(`${exit.stdout}\n${exit.stderr}`);
       const failed = hookLines(records).find((line) => line.hook === 'framework.config');
       expect(failed?.msg).to.include(problem);
