@@ -12,7 +12,7 @@ import {
   HealthCheckResponse_ServingStatus as Serving,
 } from '../../proto/gen/grpc/health/v1/health.js';
 import { type AccessOptions, healthAccess } from '../health/access.js';
-import type { Health, Probe } from '../health/health.js';
+import { type Health, type Probe, publicReport } from '../health/health.js';
 import { REASON_TRAILER } from './reason.js';
 
 const PROBES = new Set<string>(['startup', 'liveness', 'readiness']);
@@ -28,9 +28,11 @@ export class HealthService {
   readonly #services: ReadonlySet<string>;
   readonly #pollMs: number;
   readonly #watchers = new Set<ServerWritableStream<HealthCheckRequest, HealthCheckResponse>>();
+  readonly #access: ReturnType<typeof healthAccess>;
 
-  constructor(health: Health, services: readonly string[], pollMs: number) {
+  constructor(health: Health, services: readonly string[], pollMs: number, access: AccessOptions) {
     this.#health = health;
+    this.#access = healthAccess(access);
     this.#services = new Set(['', 'grpc.health.v1.Health', ...services]);
     this.#pollMs = Math.max(pollMs, 100);
   }
@@ -71,9 +73,12 @@ export class HealthService {
       callback(null, { status: Serving.SERVING });
       return;
     }
-    // The message has only a status: the reason travels in the trailers, for the exec probe to print.
+    // The message has only a status: the reason travels in the trailers. Like /healthx, a peer without
+    // the control token learns which check fails, not its error message (a driver's names hosts and users).
+    const trusted = this.#access(String(call.metadata.get('authorization')[0] ?? ''), peerAddress(call.getPeer()));
+    const told = trusted.trusted ? report : publicReport(report);
     const trailer = new Metadata();
-    trailer.set(REASON_TRAILER, Buffer.from(report.reason ?? `${probe} fails`, 'utf8'));
+    trailer.set(REASON_TRAILER, Buffer.from(told.reason ?? `${probe} fails`, 'utf8'));
     callback(null, { status: Serving.NOT_SERVING }, trailer);
   }
 

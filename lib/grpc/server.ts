@@ -52,16 +52,15 @@ export function grpcRunner(): ServerRunner {
         );
         server.addService(service.definition as never, implementation);
       }
+      const access = { token: grpc.controlToken, trustLoopback: settings.health.trustLoopback };
       const healthService = new HealthService(
         health,
         command.services.map((s) => s.service),
         settings.health.minIntervalMs,
+        access,
       );
       server.addService(HealthDefinition, healthService.implementation);
-      server.addService(
-        HealthControlService,
-        healthControl(health, { token: grpc.controlToken, trustLoopback: settings.health.trustLoopback }, logger),
-      );
+      server.addService(HealthControlService, healthControl(health, access, logger));
 
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(`${hostOf(grpc.host)}:${grpc.port}`, ServerCredentials.createInsecure(), (error, bound) =>

@@ -87,6 +87,16 @@ describe('gRPC health of a grpc command', () => {
       expect(await check(health, 'liveness')).to.equal('SERVING');
       expect(await check(health, 'startup')).to.equal('SERVING');
     });
+    it('tells a peer without the control token which check fails in the reason trailer, not its error message', async () => {
+      const { health } = await serve(DependencyDownApp, { settings: { grpc: { controlToken: 't0ken' } } });
+      const reasonOf = (metadata: Metadata): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const call = health.check({ service: 'readiness' }, metadata, (error) => error && reject(error));
+          call.on('status', (s) => resolve(String(s.metadata.get('dionysus-reason-bin')[0] ?? '')));
+        });
+      expect(await reasonOf(new Metadata())).to.equal('check dependency failed');
+      expect(await reasonOf(bearer('t0ken'))).to.equal('check dependency failed: dependency unreachable');
+    });
   });
 
   describe('Watch', () => {
