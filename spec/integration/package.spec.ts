@@ -237,7 +237,7 @@ describe('the npm package', () => {
     ]);
     mkdirSync(join(project, 'proto', 'shop', 'v1'), { recursive: true });
     writeFileSync(join(project, 'proto', 'shop', 'v1', 'shop.proto'), SHOP_PROTO);
-    const generated = await run('npx', ['--no-install', 'dionysus-proto', 'proto', '--out', 'src/gen'], {
+    const generated = await run('npx', ['--offline', '--no-install', 'dionysus-proto', 'proto', '--out', 'src/gen'], {
       cwd: project,
     }).waitForExit(60_000);
     expect(generated.code, generated.stdout + generated.stderr).to.equal(0);
