@@ -1,10 +1,7 @@
 import { defaultRuntimeDir } from '../probe/files.js';
 
-/**
- * The longest delay a Node.js timer keeps (2^31 - 1 ms, about 24.8 days);
- * a longer one fires after 1 ms, with a TimeoutOverflowWarning.
- */
-export const MAX_TIMER_MS = 2_147_483_647;
+// Defined with the probe's flags: the probe checks --timeout against it without loading this file.
+export { MAX_TIMER_MS } from '../probe/files.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -276,3 +276,35 @@ export function entryOf(): string {
     return entry;
   }
 }
+
+// The exec probes' flags and limits, for the probe and for the CLI's help. Here rather than in a file of
+// their own: every module the probe loads costs its cold start (bench/probes), and both load this one.
+
+/**
+ * The longest delay a Node.js timer keeps (2^31 - 1 ms, about 24.8 days);
+ * a longer one fires after 1 ms, with a TimeoutOverflowWarning.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Below Kubernetes' default probe timeout of 1 s, so the probe answers before the kubelet gives up. */
+export const DEFAULT_TIMEOUT_MS = 800;
+
+export const PROBE_FLAGS = [
+  { flag: '--command', value: 'NAME', description: 'the running command to ask, when several run here' },
+  {
+    flag: '--runtime-dir',
+    value: 'DIR',
+    description:
+      "where the runtime descriptor is (default DIONYSUS_RUNTIME_DIR, else this user's dionysus-<app> directory)",
+  },
+  {
+    flag: '--timeout',
+    value: 'MS',
+    description: `give up after this many milliseconds (default ${DEFAULT_TIMEOUT_MS})`,
+  },
+] as const;
+
+export const PROBE_USAGE = `startup|liveness|readiness ${PROBE_FLAGS.map((f) => `[${f.flag} ${f.value}]`).join(' ')}`;
+
+export const PROBE_DETAILS =
+  'Finds the running command through its runtime descriptor and asks it over its transport: exit 0 when the probe passes, 1 with one line saying why when it fails. With HEALTH_STATUS=open|close, flips the switch instead.';

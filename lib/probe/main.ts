@@ -7,20 +7,23 @@
  */
 import { readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_TIMER_MS } from '../config/defaults.js';
 import {
+  DEFAULT_TIMEOUT_MS,
   DESCRIPTOR_SUFFIX,
   type Descriptor,
   distrust,
   entryOf,
   isAlive,
+  MAX_TIMER_MS,
+  PROBE_DETAILS,
+  PROBE_FLAGS,
+  PROBE_USAGE,
   type ProbeName,
   readJson,
   runtimeRoot,
   socketFile,
   type Transport,
 } from './files.js';
-import { DEFAULT_TIMEOUT_MS, PROBE_DETAILS, PROBE_FLAGS, PROBE_USAGE } from './flags.js';
 
 export interface Answer {
   readonly ok: boolean;

@@ -1,5 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
 /**
  * A stand-in for a real dependency (a queue, a database): every ping is a
  * round trip that takes a few milliseconds, as it would over the network, so
@@ -18,7 +16,7 @@ export class Dependency {
   }
 
   async ping(): Promise<void> {
-    await sleep(this.latencyMs);
+    await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     if (this.down) throw new Error('dependency unreachable');
   }
 }
