@@ -1,6 +1,6 @@
 import { Command, type CommandClass, Option } from 'clipanion';
 import type { AppPlan } from '../plan/types.js';
-import { PROBE_DETAILS, PROBE_FLAGS } from '../probe/files.js';
+import { PROBE_DETAILS, PROBE_FLAGS } from '../probe/usage.js';
 import { VALUE_NAMES } from './usage.js';
 import { appVersion } from './version.js';
 

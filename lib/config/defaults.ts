@@ -1,4 +1,4 @@
-import { defaultRuntimeDir } from '../probe/files.js';
+import { defaultRuntimeDir } from '../health/runtime-files.js';
 
 // Defined with the probe's flags: the probe checks --timeout against it without loading this file.
 export { MAX_TIMER_MS } from '../probe/files.js';

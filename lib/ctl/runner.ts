@@ -1,8 +1,9 @@
 import { Health, PROBES, type Probe, type ProbeReport } from '../health/health.js';
 import { RuntimeInfo } from '../health/runtime.js';
+import { removeQuietly } from '../health/runtime-files.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
 import { methodRunner } from '../lifecycle/task.js';
-import { type Heartbeat, heartbeatFile, type ProbeState, removeQuietly } from '../probe/files.js';
+import { type Heartbeat, heartbeatFile, type ProbeState } from '../probe/files.js';
 
 /**
  * The ctl server: runs the command's `@Run(signal)` loop and keeps a

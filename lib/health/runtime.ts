@@ -1,15 +1,7 @@
 import { DionysusError } from '../errors.js';
 import type { LifecycleEvents } from '../lifecycle/events.js';
-import {
-  type Descriptor,
-  descriptorFile,
-  type Endpoint,
-  ensureRuntimeDir,
-  entryOf,
-  removeQuietly,
-  type Transport,
-  writeJsonAtomic,
-} from '../probe/files.js';
+import { type Descriptor, descriptorFile, type Endpoint, entryOf, type Transport } from '../probe/files.js';
+import { ensureRuntimeDir, removeQuietly, writeJsonAtomic } from './runtime-files.js';
 
 type Key = 'admin' | 'http' | 'grpc';
 

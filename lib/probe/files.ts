@@ -1,8 +1,10 @@
 /**
  * The runtime files a running command writes and the exec probe reads: the
  * descriptor (where to probe), the ctl heartbeat, and the local control
- * socket. Shared by both sides; imports only node builtins, for the probe's
- * cold start.
+ * socket. This is the reading side, which the probe loads, and what both
+ * sides share; lib/health/runtime-files.ts writes. Only node builtins, and
+ * as few of their functions as will do: the first call of each one costs
+ * the probe's cold start (bench/probes).
  *
  * The runtime directory is trusted only when it is this user's own: a
  * directory owned by anyone else, writable by group or others, or a symbolic
@@ -11,20 +13,7 @@
  * regular files of this user, small, and opened without blocking (a FIFO
  * would wedge the event loop in open()).
  */
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 
 export type ProbeName = 'startup' | 'liveness' | 'readiness';
@@ -76,8 +65,7 @@ export const DESCRIPTOR_SUFFIX = '.descriptor.json';
 export const MAX_RUNTIME_FILE_BYTES = 64 * 1024;
 
 // Absent on Windows, where the checks they back do not apply.
-const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
-const NONBLOCK = constants.O_NONBLOCK ?? 0;
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 /** The effective uid, where the platform has one. */
 export function effectiveUid(): number | undefined {
@@ -93,12 +81,17 @@ export function runtimeRoot(env: NodeJS.ProcessEnv): { base: string; prefix: str
   const xdg = env.XDG_RUNTIME_DIR;
   if (xdg && isAbsolute(xdg)) return { base: xdg, prefix: 'dionysus-' };
   const uid = effectiveUid();
-  return { base: tmpdir(), prefix: uid === undefined ? 'dionysus-' : `dionysus-${uid}-` };
+  return { base: tmpDir(env), prefix: uid === undefined ? 'dionysus-' : `dionysus-${uid}-` };
 }
 
-export function defaultRuntimeDir(app: string, env: NodeJS.ProcessEnv): string {
-  const { base, prefix } = runtimeRoot(env);
-  return join(base, `${prefix}${app}`);
+/**
+ * `os.tmpdir()` on POSIX, written out: loading node:os costs a cold probe
+ * about 2% of `node -e 0` (bench/probes). Windows keeps the real one.
+ */
+function tmpDir(env: NodeJS.ProcessEnv): string {
+  if (process.platform === 'win32') return (require('node:os') as typeof import('node:os')).tmpdir();
+  const dir = env.TMPDIR || env.TMP || env.TEMP || '/tmp';
+  return dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
 }
 
 /** Why a runtime directory cannot be trusted, or undefined when it is this user's own. */
@@ -122,100 +115,43 @@ export function distrust(dir: string): string | undefined {
   return undefined;
 }
 
-/**
- * Creates the runtime directory (0700) or checks the existing one; throws a
- * message naming the directory and the fix when it cannot be trusted.
- */
-export function ensureRuntimeDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw new Error(`cannot create the runtime directory ${dir}: ${(error as Error).message}`);
-  }
-  const problem = distrust(dir);
-  if (problem) {
-    throw new Error(
-      `${problem}: another user could plant files in it. Remove it, or make it yours with mode 0700 ` +
-        '(chown, chmod 700), or set DIONYSUS_RUNTIME_DIR (dionysus.runtimeDir) to a directory of your own',
-    );
-  }
-}
-
-/**
- * Writes JSON so that a reader sees the old file or the new one, never half
- * of one: a fresh temporary file (never an existing one, never through a
- * symbolic link), then a rename. The temporary file is gone after a failure.
- */
-export function writeJsonAtomic(path: string, data: unknown): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
-  let fd: number;
-  try {
-    fd = openSync(tmp, flags, 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    // Left by a process of ours with this pid that died mid-write (pids repeat across container restarts).
-    rmSync(tmp, { force: true });
-    fd = openSync(tmp, flags, 0o600);
-  }
-  try {
-    try {
-      writeSync(fd, `${JSON.stringify(data)}\n`);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
-}
-
 export type Read = { ok: true; value: unknown } | { ok: false; reason: string };
 
 /**
  * Parsed JSON of a runtime file, or a reason it could not be read: only a
- * regular file owned by this user, at most MAX_RUNTIME_FILE_BYTES, opened
+ * regular file owned by this user, at most MAX_RUNTIME_FILE_BYTES, read
  * without following a symbolic link and without blocking.
+ *
+ * An lstat, then a read that cannot follow a link or wait on a FIFO: that
+ * costs a cold probe half of what open + fstat + read + close does (bench/
+ * probes, counted in instructions). Between the two only this user can swap
+ * the file, the directory being theirs and 0700 (`distrust`).
  */
 export function readJson(path: string): Read {
-  let fd: number;
+  let stat: ReturnType<typeof lstatSync>;
   try {
-    fd = openSync(path, constants.O_RDONLY | NOFOLLOW | NONBLOCK);
+    stat = lstatSync(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, reason: `${path} does not exist` };
-    if (code === 'ELOOP') return { ok: false, reason: `${path} is a symbolic link` };
-    return { ok: false, reason: `cannot read ${path} (${code})` };
+    return { ok: false, reason: unreadable(path, error) };
   }
+  if (stat.isSymbolicLink()) return { ok: false, reason: `${path} is a symbolic link` };
+  if (!stat.isFile()) return { ok: false, reason: `${path} is not a regular file` };
+  const uid = effectiveUid();
+  if (uid !== undefined && stat.uid !== uid) {
+    return { ok: false, reason: `${path} is owned by uid ${stat.uid}, not by this user (uid ${uid})` };
+  }
+  const tooLarge = `${path} is larger than ${MAX_RUNTIME_FILE_BYTES} bytes`;
+  if (stat.size > MAX_RUNTIME_FILE_BYTES) return { ok: false, reason: tooLarge };
   let text: string;
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return { ok: false, reason: `${path} is not a regular file` };
-    const uid = effectiveUid();
-    if (uid !== undefined && stat.uid !== uid) {
-      return { ok: false, reason: `${path} is owned by uid ${stat.uid}, not by this user (uid ${uid})` };
-    }
-    if (stat.size > MAX_RUNTIME_FILE_BYTES) {
-      return { ok: false, reason: `${path} is larger than ${MAX_RUNTIME_FILE_BYTES} bytes` };
-    }
-    // One byte more than allowed: a file that grew after fstat is still caught.
-    const buffer = Buffer.alloc(MAX_RUNTIME_FILE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-      if (length > MAX_RUNTIME_FILE_BYTES) {
-        return { ok: false, reason: `${path} is larger than ${MAX_RUNTIME_FILE_BYTES} bytes` };
-      }
-    }
-    text = buffer.toString('utf8', 0, length);
+    // Numeric flags, as fs.open takes them (readFileSync's types only say string); the probe-trust specs
+    // prove that a link is not followed and that a FIFO does not block.
+    text = readFileSync(path, { encoding: 'utf8', flag: READ_FLAGS as unknown as string });
   } catch (error) {
-    return { ok: false, reason: `cannot read ${path} (${(error as NodeJS.ErrnoException).code})` };
-  } finally {
-    closeSync(fd);
+    return { ok: false, reason: unreadable(path, error) };
   }
+  // Grown past the cap since the lstat (counted in characters, which are never more than its bytes).
+  if (text.length > MAX_RUNTIME_FILE_BYTES) return { ok: false, reason: tooLarge };
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch {
@@ -223,8 +159,12 @@ export function readJson(path: string): Read {
   }
 }
 
-export function removeQuietly(path: string): void {
-  rmSync(path, { force: true });
+function unreadable(path: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `${path} does not exist`;
+  if (code === 'ELOOP') return `${path} is a symbolic link`;
+  // EAGAIN: a FIFO swapped in after the lstat, with a writer; the read did not wait.
+  return `cannot read ${path} (${code})`;
 }
 
 /**
@@ -277,8 +217,7 @@ export function entryOf(): string {
   }
 }
 
-// The exec probes' flags and limits, for the probe and for the CLI's help. Here rather than in a file of
-// their own: every module the probe loads costs its cold start (bench/probes), and both load this one.
+// The exec probes' limits; their flags and help text are in ./usage.js, loaded only to print them.
 
 /**
  * The longest delay a Node.js timer keeps (2^31 - 1 ms, about 24.8 days);
@@ -288,23 +227,3 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Below Kubernetes' default probe timeout of 1 s, so the probe answers before the kubelet gives up. */
 export const DEFAULT_TIMEOUT_MS = 800;
-
-export const PROBE_FLAGS = [
-  { flag: '--command', value: 'NAME', description: 'the running command to ask, when several run here' },
-  {
-    flag: '--runtime-dir',
-    value: 'DIR',
-    description:
-      "where the runtime descriptor is (default DIONYSUS_RUNTIME_DIR, else this user's dionysus-<app> directory)",
-  },
-  {
-    flag: '--timeout',
-    value: 'MS',
-    description: `give up after this many milliseconds (default ${DEFAULT_TIMEOUT_MS})`,
-  },
-] as const;
-
-export const PROBE_USAGE = `startup|liveness|readiness ${PROBE_FLAGS.map((f) => `[${f.flag} ${f.value}]`).join(' ')}`;
-
-export const PROBE_DETAILS =
-  'Finds the running command through its runtime descriptor and asks it over its transport: exit 0 when the probe passes, 1 with one line saying why when it fails. With HEALTH_STATUS=open|close, flips the switch instead.';

@@ -15,9 +15,6 @@ import {
   entryOf,
   isAlive,
   MAX_TIMER_MS,
-  PROBE_DETAILS,
-  PROBE_FLAGS,
-  PROBE_USAGE,
   type ProbeName,
   readJson,
   runtimeRoot,
@@ -46,10 +43,16 @@ const TRANSPORTS: Record<Transport, () => ProbeTransport> = {
 };
 
 const PROBES: readonly string[] = ['startup', 'liveness', 'readiness'];
-const USAGE = `usage: <app> ${PROBE_USAGE}`;
-const HELP = [PROBE_DETAILS, ...PROBE_FLAGS.map((f) => `  ${`${f.flag} ${f.value}`.padEnd(19)}${f.description}`)].join(
-  '\n',
-);
+
+// The help text is only parsed to be printed: a probe that passes never loads it (bench/probes).
+const usage = (): typeof import('./usage.js') => require('./usage.js') as typeof import('./usage.js');
+const usageLine = (): string => `usage: <app> ${usage().PROBE_USAGE}`;
+
+function help(): string {
+  const { PROBE_DETAILS, PROBE_FLAGS } = usage();
+  const flags = PROBE_FLAGS.map((f) => `  ${`${f.flag} ${f.value}`.padEnd(19)}${f.description}`);
+  return [usageLine(), PROBE_DETAILS, ...flags].join('\n');
+}
 
 interface Flags {
   command?: string;
@@ -88,12 +91,14 @@ export async function runProbe(
 ): Promise<number> {
   const probe = argv[0] as ProbeName;
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`${USAGE}\n${HELP}\n`);
+    io.stdout.write(`${help()}\n`);
     return 0;
   }
   const parsed = parseFlags(argv.slice(1));
   if (!PROBES.includes(probe) || typeof parsed === 'string') {
-    io.stderr.write(`${typeof parsed === 'string' ? parsed : `unknown probe ${JSON.stringify(probe)}`}\n${USAGE}\n`);
+    io.stderr.write(
+      `${typeof parsed === 'string' ? parsed : `unknown probe ${JSON.stringify(probe)}`}\n${usageLine()}\n`,
+    );
     return 2;
   }
   const status = io.env.HEALTH_STATUS;
@@ -196,8 +201,7 @@ interface Found {
  */
 function findDescriptor(flags: Flags, env: NodeJS.ProcessEnv): Found | { reason: string } {
   const explicit = flags.runtimeDir ?? (env.DIONYSUS_RUNTIME_DIR || undefined);
-  const root = runtimeRoot(env);
-  const dirs = explicit ? [explicit] : defaultDirs(root.base, root.prefix);
+  const { dirs, where } = explicit ? { dirs: [explicit], where: explicit } : defaultSearch(env);
   const entry = explicit ? undefined : entryOf();
   const found: Found[] = [];
   const problems: string[] = [];
@@ -234,7 +238,6 @@ function findDescriptor(flags: Flags, env: NodeJS.ProcessEnv): Found | { reason:
   // A descriptor left by a killed process must not hide the live one beside it.
   const live = found.length > 1 ? found.filter((f) => isAlive(f.descriptor.pid)) : found;
   if (live.length === 1) return live[0] as Found;
-  const where = explicit ?? join(root.base, `${root.prefix}*`);
   if (live.length > 1) {
     const commands = live.map((f) => f.descriptor.command).join(', ');
     return { reason: `several commands run here (${commands}); pass --command NAME` };
@@ -243,13 +246,17 @@ function findDescriptor(flags: Flags, env: NodeJS.ProcessEnv): Found | { reason:
   return { reason: `no running ${what} found in ${where}${problems.length ? ` (${problems.join('; ')})` : ''}` };
 }
 
-function defaultDirs(base: string, prefix: string): string[] {
+/** This user's runtime directories, and how to name where they were looked for. */
+function defaultSearch(env: NodeJS.ProcessEnv): { dirs: string[]; where: string } {
+  const { base, prefix } = runtimeRoot(env);
+  const where = join(base, `${prefix}*`);
   try {
-    return readdirSync(base)
+    const dirs = readdirSync(base)
       .filter((n) => n.startsWith(prefix))
       .map((n) => join(base, n));
+    return { dirs, where };
   } catch {
-    return [];
+    return { dirs: [], where };
   }
 }
 

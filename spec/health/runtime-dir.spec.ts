@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { writeJsonAtomic } from '../../lib/probe/files.js';
+import { writeJsonAtomic } from '../../lib/health/runtime-files.js';
+import { runtimeRoot } from '../../lib/probe/files.js';
 import { killChildren, node, SAMPLE } from '../integration/child.js';
 import { attacker, removeSharedTmps, sharedTmp, skipReason } from '../support/attacker.js';
 import {
@@ -104,6 +106,37 @@ describe('the runtime directory on a host shared with another user', () => {
     expect(found.line).to.equal('readiness ok');
     child.signal('SIGTERM');
     expect((await child.waitForExit()).code).to.equal(0);
+  });
+});
+
+describe('the default runtime root', () => {
+  // The probe works out the temporary directory itself instead of loading node:os: it must agree with os.tmpdir().
+  it('is the temporary directory os.tmpdir() names, for every TMPDIR, TMP and TEMP a host may set', () => {
+    const saved = { TMPDIR: process.env.TMPDIR, TMP: process.env.TMP, TEMP: process.env.TEMP };
+    const cases: Record<string, string | undefined>[] = [
+      { TMPDIR: '/var/tmp/x/' },
+      { TMPDIR: '/var/tmp/x' },
+      { TMPDIR: '', TMP: '/srv/tmp/' },
+      { TEMP: '/srv/temp' },
+      { TMPDIR: '/' },
+      {},
+    ];
+    try {
+      for (const vars of cases) {
+        for (const name of ['TMPDIR', 'TMP', 'TEMP'] as const) {
+          const value = vars[name];
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+        const env = { ...process.env, XDG_RUNTIME_DIR: undefined };
+        expect(runtimeRoot(env).base, JSON.stringify(vars)).to.equal(tmpdir());
+      }
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 });
 
