@@ -65,6 +65,17 @@ export interface FrameworkSettings {
      * service little). 0 renders for every scrape, sharing a render in progress. @default 1000
      */
     minIntervalMs: number;
+    /**
+     * `DIONYSUS_CONTROL_TOKEN`: the /debug profile routes require
+     * `Authorization: Bearer <token>`; when empty they answer 403. @default ''
+     */
+    controlToken: string;
+    profiles: {
+      /** The longest CPU profile or runtime report a request may ask for (`?seconds=`). @default 60 */
+      maxSeconds: number;
+      /** A heap snapshot is refused while the used heap is larger (a snapshot needs about as much again). @default 268435456 (256 MiB) */
+      maxHeapBytes: number;
+    };
   };
   log: {
     /** `LOG_LEVEL` @default 'info' */
@@ -148,7 +159,13 @@ export function frameworkDefaults(env: NodeJS.ProcessEnv = process.env): Framewo
       accessLogSampleRate: 1,
       controlToken: '',
     },
-    admin: { port: 9464, host: '0.0.0.0', minIntervalMs: 1_000 },
+    admin: {
+      port: 9464,
+      host: '0.0.0.0',
+      minIntervalMs: 1_000,
+      controlToken: '',
+      profiles: { maxSeconds: 60, maxHeapBytes: 256 * 1024 * 1024 },
+    },
     log: { level: 'info', flushIntervalMs: 10 },
     tracing: { enabled: false },
     health: {

@@ -32,6 +32,7 @@ export const ENV_OVERRIDES: readonly (readonly [string, string])[] = [
   ['DIONYSUS_RUNTIME_DIR', 'runtimeDir'],
   ['DIONYSUS_CONTROL_TOKEN', 'http.controlToken'],
   ['DIONYSUS_CONTROL_TOKEN', 'grpc.controlToken'],
+  ['DIONYSUS_CONTROL_TOKEN', 'admin.controlToken'],
 ];
 
 /**

@@ -45,6 +45,12 @@ export const RULES: Record<string, Rule> = {
   'admin.port': port,
   'admin.host': text,
   'admin.minIntervalMs': nonNegativeMs,
+  'admin.controlToken': text,
+  'admin.profiles.maxSeconds': (v) =>
+    Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 3600
+      ? undefined
+      : 'is not a whole number of seconds (1-3600)',
+  'admin.profiles.maxHeapBytes': bytes,
   'log.level': level,
   'log.flushIntervalMs': nonNegativeMs,
   'tracing.enabled': flag,

@@ -2,12 +2,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { listen } from '../config/listen.js';
+import { isProfilePath, type ProfileOptions, Profiles } from './profiles.js';
 
 export interface AdminOptions {
   /** Renders at most this often; scrapes in between get the last render. @default 1000 */
   readonly minIntervalMs?: number;
   /** Milliseconds, monotonic; tests pass a fake clock's. */
   readonly now?: () => number;
+  /** Serves CPU profiles, heap snapshots and runtime reports (behind the control token). */
+  readonly profiles?: ProfileOptions;
 }
 
 interface Render {
@@ -22,7 +25,8 @@ interface Render {
  * the service's event loop, and rendering a registry costs milliseconds: so
  * it renders at most once per `minIntervalMs`, and concurrent scrapes share
  * one render. A scrape flood then costs the service a render per interval
- * and a write per scrape.
+ * and a write per scrape. With `profiles`, it also serves the /debug routes
+ * of ./profiles.ts.
  */
 export class AdminServer {
   readonly #registry: Registry;
@@ -30,9 +34,11 @@ export class AdminServer {
   readonly #now: () => number;
   #render: Render | undefined;
   #server: Server | undefined;
+  readonly #profiles: Profiles | undefined;
 
   constructor(registry: Registry, options: AdminOptions = {}) {
     this.#registry = registry;
+    this.#profiles = options.profiles ? new Profiles(options.profiles) : undefined;
     this.#minIntervalMs = options.minIntervalMs ?? 1_000;
     this.#now = options.now ?? (() => performance.now());
   }
@@ -63,9 +69,16 @@ export class AdminServer {
 
   async listen(port: number, host: string): Promise<void> {
     const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?', 1)[0];
+      const path = (req.url ?? '/').split('?', 1)[0] as string;
+      if (this.#profiles && isProfilePath(path)) {
+        void this.#profiles.handle(path, new URL(req.url ?? '/', 'http://admin'), req, res);
+        return;
+      }
       if (path !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the admin server serves GET /metrics\n');
+        const served = this.#profiles
+          ? 'GET /metrics, /debug/profile, /debug/heapsnapshot and /debug/runtime'
+          : 'GET /metrics';
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: the admin server serves ${served}\n`);
         return;
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -88,6 +101,7 @@ export class AdminServer {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
+    this.#profiles?.cancel();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

@@ -134,7 +134,18 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
       }
       bindMetrics(context, () => instance);
       const { AdminServer } = require('./admin.js') as typeof import('./admin.js');
-      admin = new AdminServer(instance.registry, { minIntervalMs: context.settings.admin.minIntervalMs });
+      const settings = context.settings.admin;
+      const events = context.events;
+      admin = new AdminServer(instance.registry, {
+        minIntervalMs: settings.minIntervalMs,
+        profiles: {
+          ...settings.profiles,
+          controlToken: settings.controlToken,
+          app: context.plan.name,
+          stopping: () => events.state === 'stopping' || events.state === 'stopped',
+          log: (level, fields, message) => log?.logger[level](fields, message),
+        },
+      });
       await admin.listen(context.settings.admin.port, context.settings.admin.host);
       bindConstant(context.container, AdminServer, admin);
       if (context.container.isBound(RuntimeInfo))
