@@ -1,3 +1,4 @@
+import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 
 /**
@@ -31,6 +32,18 @@ export interface MainOptions {
   version?: string;
   /** One line shown at the top of `--help`. */
   description?: string;
+  /** Tracing (on with the standard OTEL_* variables): what the app adds to the OpenTelemetry SDK. */
+  telemetry?: TelemetryOptions;
+}
+
+export interface TelemetryOptions {
+  /**
+   * OpenTelemetry instrumentations registered with the SDK when tracing is on,
+   * e.g. `new PgInstrumentation()`. They patch modules as they load, so they
+   * work when the app runs from `node dist/…`, not from a bundle or the single
+   * executable (no module loading to patch); the framework's own spans do.
+   */
+  instrumentations?: Instrumentation[];
 }
 
 export interface CommandOptions {

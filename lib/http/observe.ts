@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import { errorField, rawInfoWriter } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { withRequest } from '../telemetry/request-context.js';
 import { HttpError } from './errors.js';
 
 /** What the framework middleware needs; everything optional is off when absent. */
@@ -85,7 +86,10 @@ export function observe(options: ObserveOptions): Middleware {
     try {
       const req = ctx.req;
       if (req.url?.startsWith('/healthx/')) return healthx(ctx, next) as Promise<void>;
-      return BODY_METHODS.has(req.method as string) ? parse(ctx, next) : next();
+      // The handler runs as the handling of this request: the lines it logs carry its id.
+      return withRequest(ctx.state.requestId as string, () =>
+        BODY_METHODS.has(req.method as string) ? parse(ctx, next) : next(),
+      );
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,4 +1,5 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import { readRecord } from '../../decorators/metadata.js';
 import { AppConfig, configToken, requestedConfigKeys } from '../config/app-config.js';
 import { LOG_LEVELS, type LogLevel } from '../config/defaults.js';
 import { bindConstant } from '../container/container.js';
@@ -9,6 +10,7 @@ import type { FrameworkStep, StepContext } from '../lifecycle/lifecycle.js';
 import type { AdminServer } from './admin.js';
 import type { LoggerHandle } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { requestFields } from './request-context.js';
 import { Logger, TRACING_ON } from './tokens.js';
 import type { Tracing } from './tracing.js';
 
@@ -33,7 +35,8 @@ export const POST_ORDER = ['tracing', 'metrics', 'http', 'health', 'logger'];
  */
 export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
   let log: LoggerHandle | undefined;
-  let mixin: () => object = () => ({});
+  // Every line logged while a request is handled carries its id; with tracing on, the trace ids too.
+  let mixin: () => object = requestFields;
   let tracing: Tracing | undefined;
   let admin: AdminServer | undefined;
   let failed = false;
@@ -97,12 +100,14 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
         // The version `app --version` prints: declared on @Main, else the app's package.json.
         version: appVersion(context.plan.version),
         command: context.command.name,
+        instrumentations: readRecord(context.plan.main)?.main?.telemetry?.instrumentations ?? [],
+        env: options.env,
         ...(options.spanExporter ? { exporter: options.spanExporter } : {}),
       });
       tracing = active;
       context.aroundHook = (hook, phase, fn) => active.aroundHook(hook, phase, fn);
       context.events.on((event) => active.observe(event));
-      mixin = activeTraceIds;
+      mixin = () => ({ ...requestFields(), ...activeTraceIds() });
       bindConstant(context.container, TRACING_ON, true);
     },
     async stop() {
@@ -185,10 +190,19 @@ function untilConfigured(listener: (event: LifecycleEvent) => void): (event: Lif
   };
 }
 
-/** OpenTelemetry's standard variables decide, then configuration. */
+/**
+ * OpenTelemetry's standard variables decide, then configuration: an exporter
+ * named (other than none) or an OTLP endpoint set turns tracing on.
+ */
 export function tracingEnabled(env: NodeJS.ProcessEnv, configured: boolean): boolean {
-  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return false;
-  return Boolean(configured || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((name) => name.trim());
+  if (env.OTEL_SDK_DISABLED === 'true' || exporters.includes('none')) return false;
+  return Boolean(
+    configured ||
+      exporters.some((name) => name !== '') ||
+      env.OTEL_EXPORTER_OTLP_ENDPOINT ||
+      env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+  );
 }
 
 function bindConfigKey(context: StepContext, config: AppConfig, key: string): void {

@@ -1,53 +1,68 @@
-import { type Context, context, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  type Context,
+  context,
+  type ProxyTracerProvider,
+  propagation,
+  type Span,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 
 export interface TracingOptions {
   app: string;
   version: string | undefined;
   command: string;
-  /** Replaces the OTLP/HTTP exporter (tests); spans are then exported one by one. */
+  /** Replaces the exporters OTEL_TRACES_EXPORTER picks (tests); spans are then exported one by one. */
   exporter?: SpanExporter;
+  /** Registered with the SDK (`@Main({ telemetry: { instrumentations } })`). */
+  instrumentations?: readonly Instrumentation[];
+  /** Where OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER are looked up. @default process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
- * The OpenTelemetry SDK, loaded only when tracing is on: a tracer provider
- * with the app's resource, W3C trace-context propagation, OTLP/HTTP export
- * (configured by the standard OTEL_EXPORTER_OTLP_* variables), a root span
- * for the command run and a child span per lifecycle hook.
+ * OpenTelemetry's NodeSDK, loaded only when tracing is on, configured by the
+ * standard environment: OTEL_TRACES_EXPORTER (otlp, console, none),
+ * OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL (http/protobuf by default, grpc,
+ * http/json) and _ENDPOINT, OTEL_TRACES_SAMPLER(_ARG), OTEL_PROPAGATORS,
+ * OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME, OTEL_NODE_RESOURCE_DETECTORS.
+ * The app's name, version and command are the resource's defaults, which
+ * those variables override. On top: a root span for the command run and a
+ * child span per lifecycle hook. Metrics stay prom-client's (/metrics) and
+ * logs pino's (stdout): the SDK exports them only when OTEL_METRICS_EXPORTER
+ * or OTEL_LOGS_EXPORTER asks for it.
  */
 export class Tracing {
-  readonly #provider: TracerProvider;
+  readonly #sdk: NodeSDK;
   readonly #root: Span;
   readonly #rootContext: Context;
   readonly #hooks = new Map<string, Span>();
-  /** A given exporter belongs to the caller, who reads it after the run: it is flushed, never shut down. */
-  readonly #ownsExporter: boolean;
   #closed = false;
 
   constructor(options: TracingOptions) {
-    const resource = detectResources({ detectors: [envDetector] }).merge(
+    const env = options.env ?? process.env;
+    const resource = defaultResource().merge(
       resourceFromAttributes({
-        'service.name': process.env.OTEL_SERVICE_NAME || options.app,
+        'service.name': options.app,
         ...(options.version ? { 'service.version': options.version } : {}),
         'dionysus.command': options.command,
-        'process.pid': process.pid,
       }),
     );
-    const processor = options.exporter
-      ? new SimpleSpanProcessor({ exporter: options.exporter })
-      : new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
-    this.#ownsExporter = !options.exporter;
-    this.#provider = new TracerProvider({ resource, spanProcessors: [processor] });
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(
-      new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-    );
-    trace.setGlobalTracerProvider(this.#provider);
+    this.#sdk = new NodeSDK({
+      resource,
+      instrumentations: [...(options.instrumentations ?? [])],
+      // A given exporter belongs to the caller, who reads it after the run: shutting the SDK down must not clear it.
+      ...(options.exporter ? { spanProcessors: [new SimpleSpanProcessor({ exporter: kept(options.exporter) })] } : {}),
+      // The SDK's own defaults would export metrics and logs over OTLP too.
+      ...(env.OTEL_METRICS_EXPORTER ? {} : { metricReaders: [] }),
+      ...(env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
+    });
+    this.#sdk.start();
     this.#root = trace.getTracer('dionysus').startSpan(`${options.app} ${options.command}`, {
       attributes: { 'dionysus.command': options.command },
     });
@@ -88,9 +103,13 @@ export class Tracing {
     if (failed) this.#root.setStatus({ code: SpanStatusCode.ERROR });
     this.#root.end();
     try {
-      await this.#provider.forceFlush();
-      // Shutting down would clear an InMemorySpanExporter before the test reads it.
-      if (this.#ownsExporter) await this.#provider.shutdown();
+      // A flush first: shutting a SimpleSpanProcessor down leaves exports that wait for the resource's
+      // asynchronous attributes (the host detector's) pending. Then the exporters stop (a given one is kept).
+      const provider = (trace.getTracerProvider() as ProxyTracerProvider).getDelegate() as {
+        forceFlush?: () => Promise<void>;
+      };
+      await provider.forceFlush?.();
+      await this.#sdk.shutdown();
     } finally {
       trace.disable();
       propagation.disable();
@@ -105,4 +124,13 @@ export function activeTraceIds(): object {
   if (!span) return {};
   const { traceId, spanId, traceFlags } = span.spanContext();
   return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };
+}
+
+/** The exporter with its shutdown left out: an InMemorySpanExporter clears its spans when shut down. */
+function kept(exporter: SpanExporter): SpanExporter {
+  return {
+    export: (spans, done) => exporter.export(spans, done),
+    shutdown: async () => {},
+    forceFlush: async () => exporter.forceFlush?.(),
+  };
 }

@@ -81,3 +81,47 @@ describe('http tracing: a trace per request', () => {
     expect(names.filter((name) => name === 'OrdersHttp (http server)')).to.have.length(1);
   });
 });
+
+describe("the request's id on the lines a handler logs", () => {
+  /** Five concurrent POST /orders, each logging after an await; the response ids by order id, and the log lines. */
+  async function concurrentOrders(options: { spanExporter?: InMemorySpanExporter }) {
+    const server = await startServer(OrdersApp, 'http', options);
+    const ids = new Map<string, string>();
+    let stdout = '';
+    try {
+      await Promise.all(
+        ['a', 'b', 'c', 'd', 'e'].map(async (id) => {
+          const res = await server.request('/orders', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id, item: `item ${id}` }),
+          });
+          expect(res.status).to.equal(201);
+          ids.set(id, res.headers.get('x-request-id') as string);
+        }),
+      );
+    } finally {
+      ({ stdout } = await server.stop());
+    }
+    return { ids, lines: logRecords(stdout).filter((line) => line.msg === 'order created') };
+  }
+
+  for (const tracing of [false, true]) {
+    it(`carries the requestId of the request being handled, past awaits and among concurrent requests (tracing ${tracing ? 'on' : 'off'})`, async () => {
+      const { ids, lines } = await concurrentOrders(tracing ? { spanExporter: new InMemorySpanExporter() } : {});
+      expect(lines).to.have.length(5);
+      for (const line of lines) {
+        expect(line.requestId, `the line of order ${String(line.orderId)}`).to.equal(ids.get(line.orderId as string));
+      }
+      if (tracing) for (const line of lines) expect(line.trace_id).to.match(/^[0-9a-f]{32}$/);
+    });
+  }
+
+  it('leaves the lines logged outside a request without one', async () => {
+    const server = await startServer(OrdersApp, 'http');
+    const { stdout } = await server.stop();
+    const lifecycle = logRecords(stdout).filter((line) => typeof line.hook === 'string');
+    expect(lifecycle.length).to.be.above(0);
+    for (const line of lifecycle) expect(line).to.not.have.property('requestId');
+  });
+});

@@ -2,10 +2,11 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
 import { runCommand } from 'dionysus/testing';
+import { InstrumentedApp, instrumentation } from '../fixtures/instrumented/app.js';
 import { TelemetryApp } from '../fixtures/telemetry/app.js';
 import { killChildren, node, SAMPLE } from '../integration/child.js';
 import { waitForLog, withoutShellConfig } from './log-lines.js';
-import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+import { OtlpGrpcReceiver, OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
 /** The one span of this name; fails listing the names there are. */
 function one<T extends { name: string }>(spans: readonly T[], name: string): T {
@@ -73,6 +74,18 @@ describe('tracing: a span per lifecycle hook under one root span', () => {
     });
   });
 
+  it("registers the app's instrumentations with the SDK: their spans join the run's trace", async () => {
+    const exporter = new InMemorySpanExporter();
+    const { exitCode } = await runCommand(InstrumentedApp, ['query'], { env: {}, spanExporter: exporter });
+    expect(exitCode).to.equal(0);
+    expect(instrumentation.providers, 'registered with the tracer provider').to.have.length.at.least(1);
+    const spans = exporter.getFinishedSpans();
+    const query = one(spans, 'db.query');
+    expect(query.attributes['db.query.text']).to.equal('select 1');
+    expect(query.instrumentationScope.name).to.equal('spec-query-instrumentation');
+    expect(query.parentSpanContext?.spanId).to.equal(one(spans, 'QueryCommand.run').spanContext().spanId);
+  });
+
   describe('end to end, over OTLP/HTTP to a receiver on loopback', () => {
     const receiver = new OtlpReceiver();
     let endpoint: string;
@@ -110,7 +123,7 @@ describe('tracing: a span per lifecycle hook under one root span', () => {
       return { root, children };
     }
 
-    it('exports the spans of a task, with the resource, before the process exits', async () => {
+    it('exports the spans of a task, with the resource, before the process exits (http/protobuf, the default)', async () => {
       const version = (await node(SAMPLE, ['--version'], { env: withoutShellConfig() }).waitForExit()).stdout.trim();
       const child = node(SAMPLE, ['greet', '--name', 'x'], { env: tracingEnv() });
       const exit = await child.waitForExit();
@@ -118,7 +131,10 @@ describe('tracing: a span per lifecycle hook under one root span', () => {
       // Everything arrived while the process was alive: the exit waited for the export.
       expect(receiver.mistakes).to.deep.equal([]);
       expect(receiver.requests).to.have.length.at.least(1);
-      for (const request of receiver.requests) expect(request.headers['content-type']).to.equal('application/json');
+      for (const request of receiver.requests) {
+        expect(request.headers['content-type']).to.equal('application/x-protobuf');
+        expect(request.encoding).to.equal('protobuf');
+      }
 
       const { children } = tree(receiver.spans, 'app greet');
       const names = children.map((span) => span.name);
@@ -142,6 +158,44 @@ describe('tracing: a span per lifecycle hook under one root span', () => {
       }
     });
 
+    it('speaks http/json when OTEL_EXPORTER_OTLP_PROTOCOL says so', async () => {
+      const child = node(SAMPLE, ['greet', '--name', 'x'], {
+        env: { ...tracingEnv(), OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      });
+      const exit = await child.waitForExit();
+      expect(exit.code, exit.stderr).to.equal(0);
+      expect(receiver.requests.map((r) => r.encoding))
+        .to.include('json')
+        .and.not.include('protobuf');
+      const { children } = tree(receiver.spans, 'app greet');
+      expect(children.map((span) => span.name)).to.include('GreetCommand.run');
+    });
+
+    it('honours a ratio sampler: about that share of request traces is exported, each whole', async () => {
+      const child = node(SAMPLE, ['http'], {
+        env: {
+          ...tracingEnv(),
+          HTTP_PORT: '0',
+          ADMIN_PORT: '0',
+          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: '0.5',
+        },
+      });
+      const listening = await waitForLog(child, (l) => l.msg.startsWith('http server listening'), 'the listen line');
+      const port = (listening.http as { port: number }).port;
+      const requests = 200;
+      for (let i = 0; i < requests; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/hello?name=${i}`);
+        expect(res.status).to.equal(200);
+      }
+      child.signal('SIGTERM');
+      expect((await child.waitForExit()).code).to.equal(0);
+      const requestSpans = receiver.spans.filter((span) => span.name === 'GET /hello');
+      // Binomial(200, 0.5): 100 ± 7; the bounds are more than five standard deviations away.
+      expect(requestSpans.length).to.be.within(60, 140);
+      expect(new Set(requestSpans.map((span) => span.traceId)).size).to.equal(requestSpans.length);
+    });
+
     it('exports the shutdown hooks of a long-running command stopped by SIGTERM', async () => {
       const child = node(SAMPLE, ['ctl'], { env: { ...tracingEnv(), ADMIN_PORT: '0' } });
       await waitForLog(child, (line) => line.state === 'running', 'the state running log line');
@@ -153,6 +207,57 @@ describe('tracing: a span per lifecycle hook under one root span', () => {
       const shutdown = children.filter((span) => span.attributes['dionysus.phase'] === 'shutdown');
       expect(shutdown.map((span) => span.name)).to.include.members(['WorkerCommand.flushWork', 'App.closeServers']);
       expect(one(children, 'WorkerCommand.run').attributes).to.include({ 'dionysus.phase': 'run' });
+    });
+  });
+
+  describe('end to end, over OTLP/gRPC to a receiver on loopback', () => {
+    const receiver = new OtlpGrpcReceiver();
+    afterEach(async () => {
+      await killChildren();
+      await receiver.stop();
+    });
+
+    it('exports the spans of a task over gRPC when OTEL_EXPORTER_OTLP_PROTOCOL=grpc', async () => {
+      const endpoint = await receiver.start();
+      const child = node(SAMPLE, ['greet', '--name', 'x'], {
+        env: {
+          ...withoutShellConfig(),
+          OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+          OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=grpc-spec',
+        },
+      });
+      const exit = await child.waitForExit();
+      expect(exit.code, exit.stderr).to.equal(0);
+      expect(receiver.requests.length).to.be.at.least(1);
+      expect(receiver.requests.map((r) => r.path)).to.include(
+        '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      );
+      const spans = receiver.spans;
+      const root = one(spans, 'app greet');
+      expect(root.resource).to.include({ 'service.name': 'app', 'deployment.environment.name': 'grpc-spec' });
+      expect(one(spans, 'GreetCommand.run').parentSpanId).to.equal(root.spanId);
+    });
+  });
+
+  describe('the standard exporter choice', () => {
+    afterEach(killChildren);
+
+    it('prints spans with OTEL_TRACES_EXPORTER=console, and turns tracing off with none', async () => {
+      const consoleRun = await node(SAMPLE, ['greet', '--name', 'x'], {
+        env: { ...withoutShellConfig(), OTEL_TRACES_EXPORTER: 'console' },
+      }).waitForExit();
+      expect(consoleRun.code, consoleRun.stderr).to.equal(0);
+      expect(consoleRun.stdout).to.include("name: 'GreetCommand.run'");
+      const off = await node(SAMPLE, ['greet', '--name', 'x'], {
+        env: {
+          ...withoutShellConfig(),
+          OTEL_TRACES_EXPORTER: 'none',
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        },
+      }).waitForExit();
+      expect(off.code, off.stderr).to.equal(0);
+      expect(off.stdout).to.not.include('GreetCommand.run');
     });
   });
 });
