@@ -46,16 +46,22 @@ export function probeCommands(): CommandClass[] {
   );
 }
 
-/** `manifest <command>`: prints a Kubernetes Deployment whose probes and grace period agree with the config. */
+/** `manifest <command>`: prints the Kubernetes bundle of a command, whose probes and grace period agree with the config. */
 export function manifestCommand(plan: AppPlan): CommandClass {
   return class extends Command {
     static override paths = [['manifest']];
     static override usage = Command.Usage({
       category: 'Deploying',
-      description: 'print a Kubernetes Deployment (JSON) for a command',
+      description: 'print the Kubernetes objects of a command: a v1 List (JSON or YAML)',
       details:
-        'Probes, terminationGracePeriodSeconds and the drain delay follow the configuration (as it applies inside Kubernetes). Refuses a grace period the shutdown budget cannot fit.',
-      examples: [['A Deployment of the http command', `$0 manifest http --image registry.example/${plan.name}:1.0.0`]],
+        'A Deployment (non-root, read-only root filesystem, resources), its Service, a PodDisruptionBudget and a ConfigMap of the config files; optionally a ServiceMonitor and a HorizontalPodAutoscaler. Probes, terminationGracePeriodSeconds and the drain delay follow the configuration (as it applies inside Kubernetes). Refuses a grace period the shutdown budget cannot fit.',
+      examples: [
+        ['The bundle of the http command', `$0 manifest http --image registry.example/${plan.name}:1.0.0`],
+        [
+          'As YAML, with a ServiceMonitor and autoscaling',
+          `$0 manifest http --format yaml --service-monitor --autoscale 2:10`,
+        ],
+      ],
     });
     static [VALUE_NAMES]: Record<string, string> = {
       '--image': 'IMAGE',
@@ -63,6 +69,11 @@ export function manifestCommand(plan: AppPlan): CommandClass {
       '--grace-period': 'S',
       '--probes': 'native|exec',
       '--binary': 'PATH',
+      '--cpu': 'CPU',
+      '--memory': 'SIZE',
+      '--autoscale': 'MIN:MAX',
+      '--only': 'KIND',
+      '--format': 'json|yaml',
     };
     command = Option.String({ required: true, name: 'command' });
     image = Option.String('--image', { description: `container image (default ${plan.name}:<version>)` });
@@ -72,22 +83,44 @@ export function manifestCommand(plan: AppPlan): CommandClass {
     });
     probes = Option.String('--probes', { description: 'native (httpGet/grpc where served, the default) or exec' });
     binary = Option.String('--binary', { description: 'path of the app executable in the image (default /app/app)' });
+    cpu = Option.String('--cpu', { description: 'CPU request, no limit (default 100m)' });
+    memory = Option.String('--memory', { description: 'memory request and limit (default 256Mi)' });
+    serviceMonitor = Option.Boolean('--service-monitor', false, {
+      description: 'add a Prometheus Operator ServiceMonitor for /metrics',
+    });
+    autoscale = Option.String('--autoscale', { description: 'add a HorizontalPodAutoscaler on 70% CPU' });
+    only = Option.String('--only', { description: 'print only this kind, e.g. Deployment' });
+    format = Option.String('--format', { description: 'json (the default) or yaml' });
 
     async execute(): Promise<number> {
-      const { renderManifest } = require('../ship/manifest.js') as typeof import('../ship/manifest.js');
-      const result = renderManifest(plan, {
+      const format = this.format ?? 'json';
+      if (format !== 'json' && format !== 'yaml') {
+        this.context.stderr.write(`--format must be json or yaml, got ${JSON.stringify(format)}\n`);
+        return 1;
+      }
+      const { renderBundle } = require('../ship/bundle.js') as typeof import('../ship/bundle.js');
+      const result = renderBundle(plan, {
         command: this.command,
         image: this.image,
         replicas: this.replicas,
         gracePeriod: this.gracePeriod,
         probes: this.probes,
         binary: this.binary,
+        cpu: this.cpu,
+        memory: this.memory,
+        serviceMonitor: this.serviceMonitor,
+        autoscale: this.autoscale,
+        only: this.only,
       });
       if (!result.ok) {
         this.context.stderr.write(`${result.error}\n`);
         return 1;
       }
-      this.context.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
+      this.context.stdout.write(
+        format === 'yaml'
+          ? (require('yaml') as typeof import('yaml')).stringify(result.output, { aliasDuplicateObjects: false })
+          : `${JSON.stringify(result.output, null, 2)}\n`,
+      );
       return 0;
     }
   };

@@ -141,8 +141,11 @@ function containerPorts(command: CommandPlan, settings: FrameworkSettings): Reco
 
 /**
  * Startup allows a slow start (up to failureThreshold × period); liveness is
- * patient; readiness is quick. Exec probes (ctl, or `--probes exec`) run the
- * binary's own probe commands, which answer within 1 s.
+ * patient; readiness takes a pod out after three failures in a row (15 s),
+ * not one: a single slow check (a database hiccup) must not pull a pod, and a
+ * stopping pod leaves the Service's endpoints on deletion, not by failing
+ * readiness. Exec probes (ctl, or `--probes exec`) run the binary's own probe
+ * commands, which answer within 1 s.
  */
 function probes(
   command: CommandPlan,
@@ -161,7 +164,7 @@ function probes(
       ...how('readiness'),
       periodSeconds: 5,
       timeoutSeconds: 1,
-      failureThreshold: 1,
+      failureThreshold: 3,
       successThreshold: 1,
     },
   };

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -37,6 +37,46 @@ interface Manifest {
   };
 }
 
+interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { name: string; labels: Record<string, string> };
+  readonly [key: string]: unknown;
+}
+
+interface KubeList {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly items: KubeObject[];
+}
+
+function itemOf(list: KubeList, kind: string): KubeObject {
+  const found = list.items.filter((item) => item.kind === kind);
+  expect(found, `one ${kind} in ${list.items.map((i) => i.kind).join(', ')}`).to.have.length(1);
+  return found[0] as KubeObject;
+}
+
+/** Each object of the bundle against the schema of its kind (kubernetes-models; the Prometheus Operator's for ServiceMonitor). */
+async function validateBundle(list: KubeList): Promise<void> {
+  const models: Record<string, () => Promise<new (data: never) => { validate(): void }>> = {
+    Deployment: async () => (await import('kubernetes-models/apps/v1/Deployment')).Deployment,
+    Service: async () => (await import('kubernetes-models/v1/Service')).Service,
+    ConfigMap: async () => (await import('kubernetes-models/v1/ConfigMap')).ConfigMap,
+    PodDisruptionBudget: async () =>
+      (await import('kubernetes-models/policy/v1/PodDisruptionBudget')).PodDisruptionBudget,
+    HorizontalPodAutoscaler: async () =>
+      (await import('kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler')).HorizontalPodAutoscaler,
+    ServiceMonitor: async () =>
+      (await import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor')).ServiceMonitor,
+  };
+  for (const item of list.items) {
+    const model = models[item.kind];
+    if (!model) throw new Error(`no schema for ${item.kind}`);
+    const Model = await model();
+    new Model(item as never).validate();
+  }
+}
+
 const SERVERS = ['http', 'grpc', 'ctl'] as const;
 const PROBES = ['startup', 'liveness', 'readiness'] as const;
 
@@ -59,12 +99,17 @@ describe('app manifest', () => {
   const manifest = (args: readonly string[], env: Record<string, string> = {}): Promise<Exit> =>
     node(SAMPLE, ['manifest', ...args], { cwd, env: { ...withoutShellConfig(), ...env } }).waitForExit();
 
-  const deployment = async (args: readonly string[], env?: Record<string, string>): Promise<Manifest> => {
+  const bundle = async (args: readonly string[], env?: Record<string, string>): Promise<KubeList> => {
     const exit = await manifest(args, env);
     expect(exit.code, exit.stderr).to.equal(0);
     expect(exit.stderr).to.equal('');
-    return JSON.parse(exit.stdout) as Manifest;
+    const list = JSON.parse(exit.stdout) as KubeList;
+    expect([list.apiVersion, list.kind]).to.deep.equal(['v1', 'List']);
+    return list;
   };
+
+  const deployment = async (args: readonly string[], env?: Record<string, string>): Promise<Manifest> =>
+    itemOf(await bundle(args, env), 'Deployment') as unknown as Manifest;
 
   const containerOf = (m: Manifest): Container => {
     const [container, ...more] = m.spec.template.spec.containers;
@@ -209,5 +254,135 @@ describe('app manifest', () => {
     const exit = await manifest(['nope']);
     expect(exit.code).to.equal(1);
     expect(exit.stderr).to.equal('no command "nope"; choose one of http, grpc, ctl\n');
+  });
+
+  describe('the bundle', () => {
+    interface Pod {
+      securityContext: Record<string, unknown>;
+      volumes: { name: string; emptyDir?: object; configMap?: { name: string } }[];
+      containers: (Container & {
+        securityContext: Record<string, unknown>;
+        volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
+        resources: { requests: Record<string, string>; limits: Record<string, string> };
+        env?: { name: string; value: string }[];
+      })[];
+    }
+    const podOf = (list: KubeList): Pod =>
+      (itemOf(list, 'Deployment') as unknown as { spec: { template: { spec: Pod } } }).spec.template.spec;
+
+    for (const command of SERVERS) {
+      it(`is a v1 List for ${command}: Deployment, Service and PodDisruptionBudget, each valid`, async () => {
+        const list = await bundle([command]);
+        await validateBundle(list);
+        expect(list.items.map((i) => i.kind)).to.deep.equal(['Deployment', 'Service', 'PodDisruptionBudget']);
+        const service = itemOf(list, 'Service') as unknown as {
+          spec: { selector: object; ports: { name: string; port: number; targetPort: string }[] };
+        };
+        expect(service.spec.selector).to.deep.equal(itemOf(list, 'Deployment').metadata.labels);
+        const expected = command === 'ctl' ? ['admin'] : [command, 'admin'];
+        expect(service.spec.ports.map((p) => p.targetPort)).to.deep.equal(expected);
+        expect((itemOf(list, 'PodDisruptionBudget') as unknown as { spec: object }).spec).to.include({
+          maxUnavailable: 1,
+        });
+      });
+    }
+
+    it('runs the pod as non-root on a read-only root filesystem, the runtime directory on an emptyDir, with resources', async () => {
+      const pod = podOf(await bundle(['http', '--cpu', '250m', '--memory', '512Mi']));
+      expect(pod.securityContext).to.include({ runAsNonRoot: true, runAsUser: 10001 });
+      const [container] = pod.containers;
+      expect(container?.securityContext).to.deep.equal({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(pod.volumes.find((v) => v.name === 'tmp')?.emptyDir).to.be.an('object');
+      expect(container?.volumeMounts).to.deep.include({ name: 'tmp', mountPath: '/tmp' });
+      // No CPU limit: a throttled event loop times its probes out.
+      expect(container?.resources).to.deep.equal({
+        requests: { cpu: '250m', memory: '512Mi' },
+        limits: { memory: '512Mi' },
+      });
+    });
+
+    it("ships the app's config files as a ConfigMap mounted where node-config reads them, leaving local ones out", async () => {
+      const withConfig = mkdtempSync(join(tmpdir(), 'dionysus-manifest-config-'));
+      try {
+        mkdirSync(join(withConfig, 'config'));
+        writeFileSync(join(withConfig, 'config', 'default.json'), '{"greeting":{"text":"hi"}}\n');
+        writeFileSync(join(withConfig, 'config', 'production.json'), '{"greeting":{"text":"hello"}}\n');
+        writeFileSync(join(withConfig, 'config', 'local.json'), '{"secret":"from my laptop"}\n');
+        const exit = await node(SAMPLE, ['manifest', 'http'], {
+          cwd: withConfig,
+          env: withoutShellConfig(),
+        }).waitForExit();
+        expect(exit.code, exit.stderr).to.equal(0);
+        const list = JSON.parse(exit.stdout) as KubeList;
+        await validateBundle(list);
+        const configMap = itemOf(list, 'ConfigMap') as unknown as {
+          metadata: { name: string };
+          data: Record<string, string>;
+        };
+        expect(Object.keys(configMap.data)).to.deep.equal(['default.json', 'production.json']);
+        expect(configMap.data['default.json']).to.equal('{"greeting":{"text":"hi"}}\n');
+        const pod = podOf(list);
+        expect(pod.volumes).to.deep.include({ name: 'config', configMap: { name: configMap.metadata.name } });
+        const [container] = pod.containers;
+        expect(container?.volumeMounts).to.deep.include({ name: 'config', mountPath: '/app/config', readOnly: true });
+        expect(container?.env).to.deep.include({ name: 'NODE_CONFIG_DIR', value: '/app/config' });
+      } finally {
+        rmSync(withConfig, { recursive: true, force: true });
+      }
+    });
+
+    it('adds a ServiceMonitor and a HorizontalPodAutoscaler on request, leaving the replica count to the autoscaler', async () => {
+      const list = await bundle(['grpc', '--service-monitor', '--autoscale', '2:10']);
+      await validateBundle(list);
+      expect(list.items.map((i) => i.kind)).to.include.members(['ServiceMonitor', 'HorizontalPodAutoscaler']);
+      const monitor = itemOf(list, 'ServiceMonitor') as unknown as {
+        spec: { endpoints: { port: string; path: string }[] };
+      };
+      expect(monitor.spec.endpoints).to.deep.equal([{ port: 'admin', path: '/metrics', interval: '30s' }]);
+      const hpa = itemOf(list, 'HorizontalPodAutoscaler') as unknown as { spec: Record<string, unknown> };
+      expect(hpa.spec).to.include({ minReplicas: 2, maxReplicas: 10 });
+      expect((itemOf(list, 'Deployment') as unknown as { spec: object }).spec).to.not.have.property('replicas');
+    });
+
+    it('prints one kind with --only, and the same objects as YAML with --format yaml', async () => {
+      const only = await manifest(['http', '--only', 'Deployment']);
+      expect(only.code, only.stderr).to.equal(0);
+      const json = await bundle(['http']);
+      expect(JSON.parse(only.stdout)).to.deep.equal(itemOf(json, 'Deployment'));
+      const yaml = await manifest(['http', '--format', 'yaml']);
+      expect(yaml.code, yaml.stderr).to.equal(0);
+      const { parse } = await import('yaml');
+      expect(parse(yaml.stdout)).to.deep.equal(json);
+      expect(yaml.stdout, 'no YAML aliases').to.not.match(/[&*]a\d/);
+    });
+
+    it('refuses bad resource, autoscaling, kind and format arguments, naming them', async () => {
+      const cases: [string[], string][] = [
+        [['http', '--cpu', 'lots'], '--cpu must be a CPU quantity'],
+        [['http', '--memory', '1 GB'], '--memory must be a memory quantity'],
+        [['http', '--autoscale', '5:2'], '--autoscale must be MIN:MAX'],
+        [['http', '--autoscale', '2:5', '--replicas', '3'], '--replicas and --autoscale both set the number of pods'],
+        [
+          ['http', '--only', 'Ingress'],
+          '--only Ingress: the bundle of http has Deployment, Service, PodDisruptionBudget',
+        ],
+        [['http', '--format', 'toml'], '--format must be json or yaml'],
+      ];
+      for (const [args, message] of cases) {
+        const exit = await manifest(args);
+        expect(exit.code, args.join(' ')).to.equal(1);
+        expect(exit.stdout).to.equal('');
+        expect(exit.stderr).to.include(message);
+      }
+    });
+
+    it('takes a pod out of the Service only after three failed readiness checks, not one slow one', async () => {
+      const container = containerOf(await deployment(['http']));
+      expect(container.readinessProbe.failureThreshold).to.equal(3);
+    });
   });
 });
