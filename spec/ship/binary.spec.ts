@@ -16,7 +16,7 @@ import { GreeterClient, type HelloReply } from '../../proto/gen/helloworld/hello
 import { type Child, DIST, type Exit, killChildren, node, ROOT, run, SAMPLE } from '../integration/child.js';
 import { parseExposition } from '../telemetry/exposition.js';
 import { logLines, messagesAmong, waitForLog, withoutShellConfig } from '../telemetry/log-lines.js';
-import { OtlpReceiver } from '../telemetry/otlp-receiver.js';
+import { OtlpGrpcReceiver, OtlpReceiver } from '../telemetry/otlp-receiver.js';
 
 // The reference app as a single executable (esbuild bundle + Node SEA), run the way a container runs it:
 // copied alone into an empty directory with no node_modules above it, NODE_PATH unset and HOME there too,
@@ -218,5 +218,41 @@ describe('the single executable of the sample app', () => {
       expect(names).to.include.members(['App.openResources', 'GreetCommand.prepare', 'GreetCommand.run']);
       expect(receiver.spans.every((s) => s.resource['service.name'] === 'app')).to.be.true;
     });
+
+    it('exports over OTLP/gRPC too (the bundled SDK loads its gRPC exporter)', async () => {
+      const grpcReceiver = new OtlpGrpcReceiver();
+      const grpcEndpoint = await grpcReceiver.start();
+      try {
+        const exit = await exe(['greet', '--name', 'x'], {
+          OTEL_EXPORTER_OTLP_ENDPOINT: grpcEndpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        }).waitForExit();
+        expect(exit.code, exit.stderr).to.equal(0);
+        expect(grpcReceiver.spans.map((s) => s.name)).to.include('GreetCommand.run');
+      } finally {
+        await grpcReceiver.stop();
+      }
+    });
+  });
+
+  it('takes a CPU profile on demand from the admin server, behind the control token', async () => {
+    const token = 'exe-profile-token';
+    const child = exe(['http'], {
+      HTTP_PORT: '0',
+      ADMIN_PORT: '0',
+      DIONYSUS_CONTROL_TOKEN: token,
+      DIONYSUS_RUNTIME_DIR: temp('profile-rt'),
+    });
+    const admin = await portOf(child, 'admin');
+    await running(child);
+    const res = await fetch(`http://127.0.0.1:${admin}/debug/profile?seconds=1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).to.equal(200);
+    const profile = (await res.json()) as { nodes: unknown[]; startTime: number; endTime: number };
+    expect(profile.nodes.length).to.be.above(1);
+    expect(profile.endTime - profile.startTime).to.be.at.least(900_000);
+    child.signal('SIGTERM');
+    expect((await child.waitForExit()).code).to.equal(0);
   });
 });
