@@ -11,6 +11,9 @@ const positiveMs: Rule = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v > 0 ? timerRange(v) : 'is not a positive number of milliseconds';
 const nonNegativeMs: Rule = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? timerRange(v) : 'is not a number of milliseconds (0 or more)';
+const count: Rule = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a whole number above 0');
+const countOrZero: Rule = (v) =>
+  Number.isInteger(v) && (v as number) >= 0 ? undefined : 'is not a whole number (0 or more)';
 const bytes: Rule = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a positive number of bytes');
 const share: Rule = (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'is not a share between 0 and 1');
 const level: Rule = (v) =>
@@ -67,6 +70,20 @@ export const RULES: Record<string, Rule> = {
   'shutdown.timeoutMs': positiveMs,
 };
 
+/**
+ * Sections of named instances, `<section>.<name>.<key>` (`pool.jobs.size`): the keys of one
+ * instance and their rules. Unknown keys are errors here too.
+ */
+export const NAMED_RULES: Record<string, Record<string, Rule>> = {
+  pool: {
+    size: count,
+    maxQueue: countOrZero,
+    nonBlocking: flag,
+    submitTimeoutMs: positiveMs,
+    drainTimeoutMs: positiveMs,
+  },
+};
+
 export interface SettingProblem {
   /** Dotted key under `dionysus`, e.g. `http.port`. */
   key: string;
@@ -81,22 +98,37 @@ export function validateSection(section: unknown, prefix = ''): SettingProblem[]
   const problems: SettingProblem[] = [];
   for (const [name, value] of Object.entries(section)) {
     const key = prefix ? `${prefix}.${name}` : name;
-    const rule = RULES[key];
+    const rule = RULES[key] ?? namedRule(key);
     if (rule) {
       const problem = rule(value);
       if (problem) problems.push({ key, value, problem });
-    } else if (Object.keys(RULES).some((k) => k.startsWith(`${key}.`))) {
+    } else if (
+      Object.hasOwn(NAMED_RULES, key) ||
+      Object.hasOwn(NAMED_RULES, prefix) ||
+      Object.keys(RULES).some((k) => k.startsWith(`${key}.`))
+    ) {
       problems.push(...validateSection(value, key));
     } else {
-      const under = prefix ? `${prefix}.` : '';
-      const groups = Object.keys(RULES)
-        .filter((k) => k.startsWith(under))
-        .map((k) => k.slice(under.length).split('.')[0] as string);
-      const known = [...new Set(groups)].join(', ');
-      problems.push({ key, value, problem: `is not a framework key (known here: ${known})` });
+      problems.push({ key, value, problem: `is not a framework key (known here: ${knownUnder(prefix).join(', ')})` });
     }
   }
   return problems;
+}
+
+/** The names a section may hold: its keys and groups, or an instance's keys (`pool.jobs`: size, maxQueue…). */
+function knownUnder(prefix: string): string[] {
+  const [section = '', name, ...rest] = prefix.split('.');
+  if (Object.hasOwn(NAMED_RULES, section) && name && rest.length === 0) return Object.keys(NAMED_RULES[section]!);
+  const under = prefix ? `${prefix}.` : '';
+  const keys = [...Object.keys(RULES), ...Object.keys(NAMED_RULES)].filter((k) => k.startsWith(under));
+  return [...new Set(keys.map((k) => k.slice(under.length).split('.')[0] as string))];
+}
+
+/** The rule of a key inside a named instance (`pool.jobs.size` → the pool rule `size`). */
+function namedRule(key: string): Rule | undefined {
+  const [section = '', name, field, ...rest] = key.split('.');
+  const rules = Object.hasOwn(NAMED_RULES, section) ? NAMED_RULES[section] : undefined;
+  return rules && name && field && rest.length === 0 && Object.hasOwn(rules, field) ? rules[field] : undefined;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,0 +1,111 @@
+import { AsyncResource } from 'node:async_hooks';
+import type PQueue from 'p-queue';
+import { BoundedPool, checkSize, type PoolOptions, type SubmitOptions } from './core.js';
+
+/** A task: it gets the AbortSignal that fires when the pool drops it (drain deadline) or its submitter cancels. */
+export type Task<T> = (signal: AbortSignal) => T | Promise<T>;
+
+export type TaskPoolOptions = PoolOptions;
+
+/**
+ * An async task pool with the semantics of Go's ants, on p-queue: at most
+ * `size` tasks run at once and at most `maxQueue` wait; a submission beyond
+ * that waits for room (blocking, bounded by `submitTimeoutMs` and its signal)
+ * or fails at once with `PoolFullError` (`nonBlocking`). A task that throws
+ * or rejects fails its submitter and reaches `onError`; the pool keeps
+ * running. Each task runs in its submitter's async context, so the
+ * OpenTelemetry span active at `submit` is active in the task.
+ * @example
+ * const pool = new TaskPool('jobs', { size: 4, maxQueue: 100 });
+ * const report = await pool.submit((signal) => render(page, { signal }));
+ * await pool.drain(AbortSignal.timeout(5000));
+ */
+export class TaskPool extends BoundedPool {
+  readonly #queue: PQueue;
+
+  constructor(name: string, options: TaskPoolOptions = {}) {
+    super(name, options);
+    // p-queue is ESM-only: required (require(esm), Node ≥ 20.19) when a pool is built, never on import.
+    const { default: Queue } = require('p-queue') as typeof import('p-queue');
+    this.#queue = new Queue({ concurrency: this.settings.size });
+    this.#queue.on('next', () => this.wake());
+  }
+
+  get capacity(): number {
+    return this.#queue.concurrency;
+  }
+
+  get running(): number {
+    return this.#queue.pending;
+  }
+
+  get waiting(): number {
+    return this.#queue.size;
+  }
+
+  /**
+   * Runs `task` in the pool; resolves with its result, rejects with its error
+   * or with a `PoolError` (`PoolFullError`, `PoolTimeoutError`,
+   * `PoolClosedError`, `PoolDroppedError`).
+   */
+  submit<T>(task: Task<T>, options: SubmitOptions = {}): Promise<T> {
+    return this.#submit(task, options);
+  }
+
+  /**
+   * Like `submit`, for fire and forget: resolves once the task is accepted
+   * (started or queued) and rejects only when it is not; the task's own
+   * failure goes to `onError` alone.
+   */
+  post(task: Task<unknown>, options: SubmitOptions = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      // Once accepted, resolve has settled the promise and a later rejection is a no-op.
+      this.#submit(task, options, resolve).catch(reject);
+    });
+  }
+
+  /** Changes the number of tasks run at once; running tasks finish either way, waiting ones start as room appears. */
+  tune(size: number): void {
+    this.#queue.concurrency = checkSize(this.name, size);
+    this.wake();
+  }
+
+  #submit<T>(task: Task<T>, options: SubmitOptions, accepted?: () => void): Promise<T> {
+    const queue = this.#queue;
+    // A task that starts inside submit already runs in the submitter's context; only one that waits is bound to it.
+    const startsNow = this.blocked === 0 && queue.size === 0 && queue.pending < queue.concurrency;
+    const run = startsNow ? task : AsyncResource.bind(task);
+    const { signal } = options;
+    return this.admit((began) => {
+      accepted?.();
+      return queue.add<T>(
+        () => {
+          began();
+          return run(this.signalFor(signal)) as Promise<T>;
+        },
+        signal ? { signal } : undefined,
+      );
+    }, options);
+  }
+
+  protected hasRoom(): boolean {
+    const queue = this.#queue;
+    return queue.size < this.settings.maxQueue || queue.pending < queue.concurrency;
+  }
+
+  protected clearQueue(): void {
+    this.#queue.clear();
+  }
+
+  protected async quiet(deadline: AbortSignal): Promise<void> {
+    if (this.#queue.pending === 0 || deadline.aborted) return;
+    await new Promise<void>((resolve) => {
+      deadline.addEventListener('abort', () => resolve(), { once: true });
+      void this.#queue.onPendingZero().then(resolve);
+    });
+  }
+
+  protected async close(): Promise<void> {
+    this.#queue.clear();
+  }
+}
