@@ -1,0 +1,117 @@
+/**
+ * Submit-to-start overhead of a dionysus/pool TaskPool (metrics on, the
+ * submitter's context kept) against bare p-queue, in this one process:
+ * per task, the time from the submit call to the task's first line, on an
+ * idle pool (the task starts at once) and through a queue (tasks wait behind
+ * others; ns per task from the first submit to the last end). Subjects
+ * alternate round by round so machine noise hits both alike; medians.
+ * Target (issue 14): ≤ 1.1× bare p-queue.
+ *
+ *   node dist/bench/run.js pool
+ *   BENCH_ROUNDS=9 BENCH_TASKS=50000 node dist/bench/run.js pool
+ */
+import type PQueue from 'p-queue';
+import { Registry } from 'prom-client';
+import { TaskPool } from '../lib/pool/index.js';
+import { type Bench, formatTable, median, numberFromEnv, targetLine } from './harness.js';
+
+interface Subject {
+  readonly name: string;
+  /** Submits `task`; resolves when it ended. */
+  readonly make: () => { submit(task: () => void): Promise<unknown>; close(): Promise<void> };
+  readonly idleUs: number[];
+  readonly queuedNs: number[];
+}
+
+const CONCURRENCY = 8;
+
+async function idleRound(subject: Subject, tasks: number): Promise<void> {
+  const pool = subject.make();
+  const samples: number[] = [];
+  let started = 0;
+  const task = (): void => {
+    started = performance.now();
+  };
+  for (let i = 0; i < tasks; i++) {
+    const submitted = performance.now();
+    await pool.submit(task);
+    samples.push(started - submitted);
+  }
+  await pool.close();
+  subject.idleUs.push(median(samples) * 1000);
+}
+
+async function queuedRound(subject: Subject, tasks: number): Promise<void> {
+  const pool = subject.make();
+  const task = (): void => {};
+  const begun = process.hrtime.bigint();
+  const all: Promise<unknown>[] = [];
+  for (let i = 0; i < tasks; i++) all.push(pool.submit(task));
+  await Promise.all(all);
+  subject.queuedNs.push(Number(process.hrtime.bigint() - begun) / tasks);
+  await pool.close();
+}
+
+const bench: Bench = {
+  description: 'submit-to-start overhead of a TaskPool (metrics, context) vs bare p-queue',
+  async run() {
+    const rounds = numberFromEnv('BENCH_ROUNDS', 5);
+    const tasks = numberFromEnv('BENCH_TASKS', 20_000);
+    const { default: Queue } = require('p-queue') as typeof import('p-queue');
+    const bare: Subject = {
+      name: 'bare p-queue',
+      make: () => {
+        const queue: PQueue = new Queue({ concurrency: CONCURRENCY });
+        return { submit: (task) => queue.add(task), close: async () => queue.clear() };
+      },
+      idleUs: [],
+      queuedNs: [],
+    };
+    const wrapped: Subject = {
+      name: 'dionysus TaskPool',
+      make: () => {
+        const pool = new TaskPool('bench', { size: CONCURRENCY, maxQueue: tasks, registry: new Registry() });
+        return { submit: (task) => pool.submit(task), close: () => pool.stop() };
+      },
+      idleUs: [],
+      queuedNs: [],
+    };
+    const subjects = [bare, wrapped];
+    // One unmeasured round each warms the JIT.
+    for (const subject of subjects) {
+      await idleRound(subject, tasks);
+      await queuedRound(subject, tasks);
+      subject.idleUs.length = 0;
+      subject.queuedNs.length = 0;
+    }
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? subjects : [...subjects].reverse();
+      for (const subject of order) await idleRound(subject, tasks);
+      for (const subject of order) await queuedRound(subject, tasks);
+    }
+    const idle = (s: Subject): number => median(s.idleUs);
+    const queued = (s: Subject): number => median(s.queuedNs);
+    const rows = subjects.map((s) => [
+      s.name,
+      idle(s).toFixed(2),
+      (idle(s) / idle(bare)).toFixed(2),
+      queued(s).toFixed(0),
+      (queued(s) / queued(bare)).toFixed(2),
+    ]);
+    return {
+      reports: [],
+      notes: [
+        `${tasks} tasks per round, ${rounds} rounds per subject, alternating; concurrency ${CONCURRENCY}; medians`,
+        '',
+        ...formatTable(['', 'idle submit→start µs', '× bare', 'queued ns/task', '× bare'], rows).map(
+          (line) => `  ${line}`,
+        ),
+        '',
+        targetLine('TaskPool submit→start (idle pool)', 'bare p-queue', idle(wrapped) / idle(bare), 1.1),
+        targetLine('TaskPool ns/task (through the queue)', 'bare p-queue', queued(wrapped) / queued(bare), 1.1),
+      ],
+    };
+  },
+};
+
+export default bench;
