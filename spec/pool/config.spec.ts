@@ -4,6 +4,8 @@ import { POOL_DEFAULTS, poolSettings, poolToken, TaskPool, taskPool } from 'dion
 import { Container } from 'inversify';
 import { Registry } from 'prom-client';
 import { NAMED_RULES, validateSection } from '../../lib/config/validate.js';
+import { fixture, killChildren, node } from '../integration/child.js';
+import { withoutShellConfig } from '../telemetry/log-lines.js';
 import { memoryLogger } from './helpers.js';
 
 describe('dionysus.pool.<name> configuration', () => {
@@ -58,6 +60,27 @@ describe('dionysus.pool.<name> configuration', () => {
     ]);
     expect(validateSection({ pool: { jobs: { size: 4, maxQueue: 0, nonBlocking: true } } })).to.deep.equal([]);
     expect(validateSection({ pools: {} })[0]?.problem).to.include('pool');
+  });
+});
+
+describe('dionysus.pool.<name> when an app starts', () => {
+  const APP = fixture('config-app');
+  afterEach(killChildren);
+  const start = (nodeConfig: unknown) =>
+    node(APP, ['plain'], { env: { ...withoutShellConfig(), NODE_CONFIG: JSON.stringify(nodeConfig) } }).waitForExit();
+
+  it('a bad pool key fails the start before any hook, naming the key, the value and its source', async () => {
+    const exit = await start({ dionysus: { pool: { jobs: { size: 4, sise: 8 } } } });
+    expect(exit.code).to.equal(1);
+    expect(exit.lines, 'no PreRun hook ran').to.deep.equal([]);
+    expect(exit.stderr).to.include(
+      '  - dionysus.pool.jobs.sise: 8 is not a framework key (known here: size, maxQueue, nonBlocking, submitTimeoutMs, drainTimeoutMs) (from $NODE_CONFIG)',
+    );
+  });
+
+  it('valid pool settings start like any framework key', async () => {
+    const exit = await start({ dionysus: { pool: { jobs: { size: 4, nonBlocking: true } } } });
+    expect(exit.code, exit.stderr).to.equal(0);
   });
 });
 
