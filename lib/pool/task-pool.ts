@@ -78,13 +78,14 @@ export class TaskPool extends BoundedPool {
     const { signal } = options;
     return this.admit((began) => {
       accepted?.();
-      return queue.add<T>(
-        () => {
-          began();
-          return run(this.signalFor(signal)) as Promise<T>;
-        },
-        signal ? { signal } : undefined,
-      );
+      // The submitter's signal takes a task out of the queue; once it runs, the task alone decides
+      // when to stop (p-queue would settle it at once and free its slot while it still runs).
+      const whileQueued = signal && queuedSignal(signal);
+      return queue.add<T>(() => {
+        whileQueued?.started();
+        began();
+        return run(this.signalFor(signal)) as Promise<T>;
+      }, whileQueued && { signal: whileQueued.signal });
     }, options);
   }
 
@@ -108,4 +109,13 @@ export class TaskPool extends BoundedPool {
   protected async close(): Promise<void> {
     this.#queue.clear();
   }
+}
+
+/** A signal that follows `signal` until `started()` is called. */
+function queuedSignal(signal: AbortSignal): { readonly signal: AbortSignal; started(): void } {
+  const queued = new AbortController();
+  const abort = (): void => queued.abort(signal.reason);
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort, { once: true });
+  return { signal: queued.signal, started: () => signal.removeEventListener('abort', abort) };
 }

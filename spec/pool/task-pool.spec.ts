@@ -135,6 +135,40 @@ describe('dionysus/pool TaskPool', () => {
     });
   });
 
+  describe("the submitter's signal", () => {
+    it('takes a queued task out of the queue: it never starts and its submitter gets the reason', async () => {
+      const { pool, started, hold } = track(busyPool({ size: 1, maxQueue: 5 }));
+      const first = hold(1);
+      const cancel = new AbortController();
+      const queued = hold(2, { signal: cancel.signal });
+      await settle();
+      cancel.abort(new Error('not needed any more'));
+      await settle();
+      expect((queued.result.error as Error).message).to.equal('not needed any more');
+      expect(pool.waiting).to.equal(0);
+      first.done.resolve(1);
+      await settle();
+      expect(started).to.deep.equal([1]);
+    });
+
+    it('fires a running task’s signal, and the task holds its worker until it ends', async () => {
+      const { pool, signals, started, hold } = track(busyPool({ size: 1, maxQueue: 5 }));
+      const cancel = new AbortController();
+      const running = hold(1, { signal: cancel.signal });
+      hold(2);
+      await settle();
+      cancel.abort(new Error('client went away'));
+      await settle();
+      expect(signals[0]?.aborted).to.equal(true);
+      expect(running.result.state).to.equal('pending');
+      expect([pool.running, pool.waiting, started.length]).to.deep.equal([1, 1, 1]);
+      running.done.reject(signals[0]?.reason);
+      await settle();
+      expect((running.result.error as Error).message).to.equal('client went away');
+      expect(started).to.deep.equal([1, 2]);
+    });
+  });
+
   describe('tune', () => {
     it('tuned up while busy starts waiting tasks at once', async () => {
       const { pool, started, hold } = track(busyPool({ size: 1, maxQueue: 10 }));
