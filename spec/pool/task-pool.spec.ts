@@ -330,6 +330,24 @@ describe('dionysus/pool TaskPool', () => {
       expect(pool.waiting).to.equal(0);
     });
 
+    it('stop drops what is left at once, then waits until its deadline for a task that ignores its signal', async () => {
+      const { pool, signals, hold } = track(busyPool({ size: 1, maxQueue: 5 }));
+      const stubborn = hold(1);
+      const queued = hold(2);
+      await settle();
+      const deadline = new AbortController();
+      const stopped = outcome(pool.stop(deadline.signal));
+      await settle();
+      expect(signals[0]?.aborted).to.equal(true);
+      expect(stubborn.result.error).to.be.instanceOf(PoolDroppedError);
+      expect(queued.result.error).to.be.instanceOf(PoolDroppedError);
+      expect(stopped.state, 'waits for the task still running').to.equal('pending');
+      deadline.abort();
+      await settle();
+      expect(stopped.state).to.equal('resolved');
+      expect(pool.state).to.equal('stopped');
+    });
+
     it('stop after drain is harmless, and a submit after stop is rejected', async () => {
       const pool = new TaskPool('jobs');
       await pool.start();
