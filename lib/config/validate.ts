@@ -1,3 +1,4 @@
+import { sqlProblems } from '../sql/settings.js';
 import { type FrameworkSettings, LOG_LEVELS, MAX_TIMER_MS } from './defaults.js';
 
 /** A check of one framework key: returns what is wrong, or undefined. */
@@ -84,6 +85,11 @@ export const NAMED_RULES: Record<string, Record<string, Rule>> = {
   },
 };
 
+/** Sections of named instances with nested keys (`sql.<name>.health.intervalMs`), checked by their integration's own rules. */
+const NAMED_SECTIONS: Record<string, (section: unknown, prefix: string) => SettingProblem[]> = {
+  sql: sqlProblems,
+};
+
 export interface SettingProblem {
   /** Dotted key under `dionysus`, e.g. `http.port`. */
   key: string;
@@ -99,7 +105,10 @@ export function validateSection(section: unknown, prefix = ''): SettingProblem[]
   for (const [name, value] of Object.entries(section)) {
     const key = prefix ? `${prefix}.${name}` : name;
     const rule = RULES[key] ?? namedRule(key);
-    if (rule) {
+    const named = NAMED_SECTIONS[key];
+    if (named) {
+      problems.push(...named(value, key));
+    } else if (rule) {
       const problem = rule(value);
       if (problem) problems.push({ key, value, problem });
     } else if (
@@ -120,7 +129,9 @@ function knownUnder(prefix: string): string[] {
   const [section = '', name, ...rest] = prefix.split('.');
   if (Object.hasOwn(NAMED_RULES, section) && name && rest.length === 0) return Object.keys(NAMED_RULES[section]!);
   const under = prefix ? `${prefix}.` : '';
-  const keys = [...Object.keys(RULES), ...Object.keys(NAMED_RULES)].filter((k) => k.startsWith(under));
+  const keys = [...Object.keys(RULES), ...Object.keys(NAMED_RULES), ...Object.keys(NAMED_SECTIONS)].filter((k) =>
+    k.startsWith(under),
+  );
   return [...new Set(keys.map((k) => k.slice(under.length).split('.')[0] as string))];
 }
 

@@ -1,0 +1,134 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What a database's pool says about itself, read when the registry is scraped. */
+export interface PoolState {
+  idle(): number;
+  used(): number;
+  max(): number;
+}
+
+/** A metric family shared by every database of a registry: made once, found by name after. */
+function family<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+const pools = new WeakMap<Registry, Map<string, PoolState>>();
+
+/**
+ * One database's metrics, named after OpenTelemetry's database semantic
+ * conventions (`db.client.*`), labelled by database name, operation
+ * (SELECT, INSERT…, never the SQL) and outcome, so cardinality stays bounded.
+ */
+export class SqlMetrics {
+  /** Requests waiting for a pool connection now. */
+  readonly pending: Gauge.Internal<string>;
+  /** Waits for a connection that ran out of time. */
+  readonly timeouts: Counter.Internal;
+  /** Time spent waiting for a pool connection. */
+  readonly waitTime: Histogram.Internal<string>;
+  readonly #duration: Histogram<'database' | 'operation' | 'outcome'>;
+  readonly #children = new Map<string, Histogram.Internal<'database' | 'operation' | 'outcome'>>();
+  readonly #database: string;
+
+  constructor(registry: Registry, database: string, pool: PoolState) {
+    this.#database = database;
+    const registers = [registry];
+    const states = pools.get(registry) ?? new Map<string, PoolState>();
+    pools.set(registry, states);
+    states.set(database, pool);
+    family(
+      registry,
+      'db_client_connection_count',
+      () =>
+        new Gauge({
+          name: 'db_client_connection_count',
+          help: 'Connections of the pool by state (idle, used).',
+          labelNames: ['database', 'state'],
+          registers,
+          collect() {
+            for (const [name, state] of states) {
+              this.set({ database: name, state: 'idle' }, state.idle());
+              this.set({ database: name, state: 'used' }, state.used());
+            }
+          },
+        }),
+    );
+    family(
+      registry,
+      'db_client_connection_max',
+      () =>
+        new Gauge({
+          name: 'db_client_connection_max',
+          help: 'Most connections the pool opens.',
+          labelNames: ['database'],
+          registers,
+          collect() {
+            for (const [name, state] of states) this.set({ database: name }, state.max());
+          },
+        }),
+    );
+    const pending = family(
+      registry,
+      'db_client_connection_pending_requests',
+      () =>
+        new Gauge({
+          name: 'db_client_connection_pending_requests',
+          help: 'Requests waiting for a pool connection.',
+          labelNames: ['database'],
+          registers,
+        }),
+    );
+    this.pending = pending.labels({ database });
+    pending.set({ database }, 0);
+    const timeouts = family(
+      registry,
+      'db_client_connection_timeouts_total',
+      () =>
+        new Counter({
+          name: 'db_client_connection_timeouts_total',
+          help: 'Waits for a pool connection that timed out.',
+          labelNames: ['database'],
+          registers,
+        }),
+    );
+    this.timeouts = timeouts.labels({ database });
+    const waitTime = family(
+      registry,
+      'db_client_connection_wait_time_seconds',
+      () =>
+        new Histogram({
+          name: 'db_client_connection_wait_time_seconds',
+          help: 'Time to get a connection from the pool.',
+          labelNames: ['database'],
+          buckets: DURATION_BUCKETS,
+          registers,
+        }),
+    );
+    this.waitTime = waitTime.labels({ database });
+    this.#duration = family(
+      registry,
+      'db_client_operation_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'db_client_operation_duration_seconds',
+          help: 'Duration of database operations by operation (SELECT, INSERT…) and outcome (ok, error).',
+          labelNames: ['database', 'operation', 'outcome'],
+          buckets: DURATION_BUCKETS,
+          registers,
+        }),
+    );
+  }
+
+  /** The duration series of one operation and outcome, cached: this is on every query's path. */
+  duration(operation: string, outcome: 'ok' | 'error'): Histogram.Internal<'database' | 'operation' | 'outcome'> {
+    const key = `${operation}:${outcome}`;
+    let child = this.#children.get(key);
+    if (!child) {
+      child = this.#duration.labels({ database: this.#database, operation, outcome });
+      this.#children.set(key, child);
+    }
+    return child;
+  }
+}
