@@ -92,8 +92,8 @@ export class SqlDatabase<DB = unknown> {
       system: target.system,
       attributes: this.#attributes(),
       begin: () => this.#inFlight++,
-      end: (ok) => {
-        if (ok) this.#health = { ok: true, lastSuccessAt: this.#clock.now() };
+      end: (answered) => {
+        if (answered) this.#health = { ok: true, lastSuccessAt: this.#clock.now() };
         if (--this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
       },
       // pg-pool's own words when no connection was free within connectionTimeoutMillis.
@@ -227,9 +227,17 @@ export class SqlDatabase<DB = unknown> {
   async #tick(): Promise<void> {
     const { intervalMs } = this.settings.health;
     const last = this.#health.lastSuccessAt;
-    // A query answered within the interval says as much as a ping, and a busy pool stays healthy.
+    // A query answered within the interval says as much as a ping.
     if (this.#health.ok && last !== undefined && this.#clock.now() - last < intervalMs) return;
+    // Every connection is in use: a ping would only queue behind the app's queries, and the
+    // verdict is the last query's (a busy pool whose last query succeeded is healthy).
+    if (this.#busy() && last !== undefined) return;
     await this.#pingOnce();
+  }
+
+  #busy(): boolean {
+    const pool = this.#pool;
+    return pool !== undefined && pool.idleCount === 0 && pool.totalCount >= this.settings.max;
   }
 
   /** One ping under the health timeout; a ping still running is not doubled. */
@@ -280,10 +288,13 @@ export class SqlDatabase<DB = unknown> {
       // Set in the URL (`?application_name=`) to tell replicas apart in pg_stat_activity.
       application_name: `dionysus-${this.name}`,
     });
-    // An idle client losing its server emits on the pool; unheard it would end the process.
-    pool.on('error', (error) => {
+    // A client losing its server emits 'error': on the pool while idle, on the client while checked
+    // out (its query fails too). Unheard, either would end the process.
+    const lost = (error: Error): void => {
       this.#health = { ...this.#health, ok: false, error: `connection lost: ${error.message}` };
-    });
+    };
+    pool.on('error', lost);
+    pool.on('connect', (client) => client.on('error', lost));
     this.#pool = pool;
     return new PostgresDialect({ pool });
   }

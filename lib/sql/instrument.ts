@@ -20,8 +20,11 @@ export interface QueryObserver {
   readonly attributes: Readonly<Record<string, string | number>>;
   /** A query starts. */
   begin(): void;
-  /** A query ended; `ok`: the database answered. */
-  end(ok: boolean): void;
+  /**
+   * A query ended; `answered`: the database answered it, with rows or with an
+   * error of its own (a SQL error says the server is up; a lost connection does not).
+   */
+  end(answered: boolean): void;
   /** Waiting for a connection failed because none was free in time. */
   isAcquireTimeout(error: unknown): boolean;
 }
@@ -185,21 +188,28 @@ class InstrumentedDriver implements Driver {
     });
     const start = performance.now();
     observer.begin();
-    let ok = false;
+    let answered = false;
     try {
       const result = await run();
       observer.metrics.duration(operation, 'ok').observe((performance.now() - start) / 1000);
-      ok = true;
+      answered = true;
       return result;
     } catch (error) {
+      answered = answeredBy(error);
       observer.metrics.duration(operation, 'error').observe((performance.now() - start) / 1000);
       const type = (error as { code?: unknown }).code ?? (error as Error).name ?? 'Error';
       span.setAttribute('error.type', String(type));
       span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       throw error;
     } finally {
-      observer.end(ok);
+      observer.end(answered);
       span.end();
     }
   }
+}
+
+/** Whether an error came from the database itself: a SQLSTATE (PostgreSQL) or a SQLITE_ code. */
+function answeredBy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (/^[0-9A-Z]{5}$/.test(code) || code.startsWith('SQLITE_'));
 }

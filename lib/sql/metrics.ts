@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -34,6 +34,8 @@ export class SqlMetrics {
 
   constructor(registry: Registry, database: string, pool: PoolState) {
     this.#database = database;
+    // Loaded with the first database: importing dionysus/sql leaves prom-client unloaded.
+    const { Counter, Gauge, Histogram } = require('prom-client') as typeof import('prom-client');
     const registers = [registry];
     const states = pools.get(registry) ?? new Map<string, PoolState>();
     pools.set(registry, states);

@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +57,6 @@ export async function freePort(): Promise<number> {
 export class PrivatePostgres {
   readonly dir: string;
   readonly port: number;
-  #server: ChildProcess | undefined;
 
   private constructor(dir: string, port: number) {
     this.dir = dir;
@@ -94,7 +93,10 @@ export class PrivatePostgres {
       '-c',
       'listen_addresses=127.0.0.1',
     ];
-    this.#server = spawn('runuser', ['-u', 'postgres', '--', 'postgres', ...args], { stdio: 'ignore' });
+    const log = openSync(join(this.dir, 'server.log'), 'a');
+    // Started directly as the postgres user (not through su/runuser, which stop themselves when their child is stopped).
+    spawn('postgres', args, { stdio: ['ignore', log, log], ...asPostgres() });
+    closeSync(log);
     for (let i = 0; i < 200; i++) {
       try {
         await admin(this.url, 'select 1');
@@ -103,29 +105,29 @@ export class PrivatePostgres {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
-    throw new Error(`private PostgreSQL on port ${this.port} did not start`);
+    const tail = readFileSync(join(this.dir, 'server.log'), 'utf8').split('\n').slice(-5).join('\n');
+    throw new Error(`private PostgreSQL on port ${this.port} did not start:\n${tail}`);
   }
 
-  /** Kills the server and its backends at once, as a crash would. */
+  /** Kills the server and its backends at once, as a crash would; resolves once they are gone. */
   async kill(): Promise<void> {
-    this.#server?.kill('SIGKILL');
-    for (const pid of this.#pids()) {
+    await this.crash();
+  }
+
+  /** SIGKILLs the server and its backends; the returned promise resolves once they are gone. */
+  crash(): Promise<void> {
+    const pids = this.#pids();
+    for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         // gone already
       }
     }
-    // Backends follow their postmaster; wait until nothing listens.
-    for (let i = 0; i < 200; i++) {
-      try {
-        await admin(this.url, 'select 1');
-      } catch {
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A new postmaster refuses to start while a killed one's processes still hold its shared memory.
+    return (async () => {
+      for (let i = 0; i < 400 && pids.some(alive); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    })();
   }
 
   /** Freezes every process of the cluster: the server holds its sockets and answers nothing. */
@@ -168,6 +170,20 @@ export class PrivatePostgres {
     await this.kill().catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Running, not a zombie waiting for its parent to reap it. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Spawn options that run a program as the `postgres` OS user. */
+function asPostgres(): { uid: number; gid: number; cwd: string } {
+  return { uid: uid('postgres'), gid: gid('postgres'), cwd: '/' };
 }
 
 function uid(user: string): number {
