@@ -5,6 +5,7 @@
  *   npm run bench                    # all
  *   npm run bench -- cold-start      # bench/cold-start.bench.ts only
  *   npm run bench -- pool            # bench/pool.bench.ts: TaskPool vs bare p-queue, in one process
+ *   npm run bench -- sql             # bench/sql.bench.ts: dionysus/sql vs bare Kysely (SQLite, PostgreSQL)
  *   BENCH_RUNS=60 npm run bench      # more runs per command (BENCH_WARMUPS too)
  *   BENCH_MEMORY=off npm run bench   # wall times only (also the fallback without GNU time)
  *

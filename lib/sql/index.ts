@@ -24,12 +24,14 @@ export {
   migrateUp,
   migrationName,
   migrationStatus,
+  type SqlMigration,
 } from './migrations.js';
 export {
   type ConfigReader,
   type OnStartup,
   parseSqlUrl,
   readSqlSettings,
+  SQL_SETTING_KEYS,
   type SqlSettings,
   type SqlTarget,
   sqlDefaults,

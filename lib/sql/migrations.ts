@@ -11,7 +11,19 @@ import { DionysusError } from '../errors.js';
  * import * as createTodos from './migrations/20260101120000_create_todos.js';
  * export const migrations = { '20260101120000_create_todos': createTodos };
  */
-export type Migrations = Readonly<Record<string, Migration>>;
+export type Migrations = Readonly<Record<string, SqlMigration>>;
+
+/**
+ * One migration: Kysely's `Migration`, typed structurally. kysely ships separate
+ * declarations for `import` and `require` whose `Kysely` classes do not match
+ * (private members), so an ESM app's migrations must fit a CommonJS library's type.
+ */
+export interface SqlMigration {
+  // biome-ignore lint/suspicious/noExplicitAny: the app's Kysely, from whichever of kysely's two builds it imports
+  up(db: any): Promise<void>;
+  // biome-ignore lint/suspicious/noExplicitAny: as for up
+  down?(db: any): Promise<void>;
+}
 
 export interface MigrationState {
   readonly name: string;
@@ -29,7 +41,10 @@ export interface MigrationStatus {
 // so concurrent `up` from several replicas applies each migration once.
 function migrator(db: Kysely<unknown>, migrations: Migrations): Migrator {
   const { Migrator } = require('kysely') as typeof import('kysely');
-  return new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...migrations }) as Record<string, Migration> },
+  });
 }
 
 /** Which migrations are applied and which are pending. */

@@ -97,6 +97,9 @@ const RULES: Record<string, Rule> = {
     (ON_STARTUP as readonly unknown[]).includes(v) ? undefined : `is not one of ${ON_STARTUP.join(', ')}`,
 };
 
+/** Every setting of a database, dotted under `dionysus.sql.<name>` (`health.intervalMs`). */
+export const SQL_SETTING_KEYS: readonly string[] = Object.keys(RULES);
+
 /** Every problem of a `sql` section (`{ <name>: { url, … } }`), keys prefixed with `prefix` (e.g. `sql`). */
 export function sqlProblems(section: unknown, prefix = 'sql'): SettingProblem[] {
   if (!isPlainObject(section))

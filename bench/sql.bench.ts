@@ -1,0 +1,162 @@
+/**
+ * Point queries/s through dionysus/sql (the instrumented driver: operation
+ * metrics, pool metrics and a span per query with a recording tracer) vs the
+ * same query on bare Kysely with the same driver settings, on SQLite (a temp
+ * file) and on PostgreSQL (the machine's server, a scratch database). Rounds
+ * alternate between the two sides; medians of the rounds.
+ * Target (issue 14): ≥ 0.9× bare Kysely on both.
+ *
+ *   node dist/bench/run.js sql
+ *   BENCH_ROUNDS=9 BENCH_QUERIES=5000 node dist/bench/run.js sql
+ *   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test node dist/bench/run.js sql
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { trace } from '@opentelemetry/api';
+import { type ReadableSpan, SimpleSpanProcessor, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import BetterSqlite3 from 'better-sqlite3';
+import { type Generated, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Client, Pool } from 'pg';
+import { Registry } from 'prom-client';
+import { SqlDatabase, sqlDefaults } from '../lib/sql/index.js';
+import { type Bench, formatTable, median, numberFromEnv, targetLine, tempDir } from './harness.js';
+
+interface DB {
+  todos: { id: Generated<number>; title: string };
+}
+
+/** Exports nothing, so the bench measures making and ending spans, not shipping them. */
+const dropSpans: SpanExporter = {
+  export: (_spans: ReadableSpan[], done) => done({ code: 0 }),
+  shutdown: async () => {},
+};
+
+async function pointQueries(db: Kysely<DB>, count: number): Promise<number> {
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    await db
+      .selectFrom('todos')
+      .select(['id', 'title'])
+      .where('id', '=', (i % 100) + 1)
+      .executeTakeFirstOrThrow();
+  }
+  return count / ((performance.now() - start) / 1000);
+}
+
+async function seed(db: Kysely<DB>, idType: string): Promise<void> {
+  await sql`create table if not exists todos (id ${sql.raw(idType)}, title text not null)`.execute(db);
+  await db
+    .insertInto('todos')
+    .values(Array.from({ length: 100 }, (_, i) => ({ title: `todo ${i + 1}` })))
+    .execute();
+}
+
+interface Pair {
+  readonly system: string;
+  readonly wrapped: Kysely<DB>;
+  readonly bare: Kysely<DB>;
+  close(): Promise<void>;
+}
+
+function pairOf(system: string, database: SqlDatabase<DB>, bare: Kysely<DB>, after?: () => Promise<void>): Pair {
+  return {
+    system,
+    wrapped: database.db,
+    bare,
+    close: async () => {
+      await bare.destroy();
+      await database.stop(AbortSignal.timeout(5_000));
+      await after?.();
+    },
+  };
+}
+
+async function sqlitePair(dir: string): Promise<Pair> {
+  const file = join(dir, 'bench.sqlite');
+  const settings = { ...sqlDefaults('main'), url: `sqlite:${file}` };
+  const database = new SqlDatabase<DB>('main', settings, { registry: new Registry() });
+  await database.start(AbortSignal.timeout(10_000));
+  await seed(database.db, 'integer primary key autoincrement');
+  const raw = new BetterSqlite3(file, { timeout: settings.statementTimeoutMs });
+  raw.pragma('journal_mode = WAL');
+  const bare = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+  return pairOf('SQLite', database, bare);
+}
+
+async function postgresPair(baseUrl: string): Promise<Pair> {
+  const name = `dionysus_bench_${process.pid}`;
+  const admin = new Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  const settings = { ...sqlDefaults('main'), url: url.toString() };
+  const database = new SqlDatabase<DB>('main', settings, { registry: new Registry() });
+  await database.start(AbortSignal.timeout(10_000));
+  await seed(database.db, 'serial primary key');
+  const pool = new Pool({
+    connectionString: settings.url,
+    max: settings.max,
+    connectionTimeoutMillis: settings.acquireTimeoutMs,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    statement_timeout: settings.statementTimeoutMs,
+  });
+  const bare = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return pairOf('PostgreSQL', database, bare, async () => {
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  });
+}
+
+const bench: Bench = {
+  description: 'point queries/s through dionysus/sql (metrics + spans) vs bare Kysely, on SQLite and PostgreSQL',
+  async run() {
+    const rounds = numberFromEnv('BENCH_ROUNDS', 5);
+    const queries = numberFromEnv('BENCH_QUERIES', 2_000);
+    const pgUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: dropSpans })] });
+    trace.setGlobalTracerProvider(provider);
+    const dir = tempDir('sql');
+    const notes: string[] = [];
+    const rows: string[][] = [];
+    try {
+      for (const make of [() => sqlitePair(dir), () => postgresPair(pgUrl)]) {
+        const pair = await make();
+        try {
+          await pointQueries(pair.wrapped, queries / 4);
+          await pointQueries(pair.bare, queries / 4);
+          const wrapped: number[] = [];
+          const bare: number[] = [];
+          for (let round = 0; round < rounds; round++) {
+            const order = round % 2 === 0 ? ['bare', 'wrapped'] : ['wrapped', 'bare'];
+            for (const side of order) {
+              if (side === 'bare') bare.push(await pointQueries(pair.bare, queries));
+              else wrapped.push(await pointQueries(pair.wrapped, queries));
+            }
+          }
+          const ratio = median(wrapped) / median(bare);
+          rows.push([pair.system, median(bare).toFixed(0), median(wrapped).toFixed(0), ratio.toFixed(2)]);
+          notes.push(targetLine(`dionysus/sql on ${pair.system}`, 'bare Kysely (medians)', ratio, 0.9, 'min'));
+        } finally {
+          await pair.close();
+        }
+      }
+    } finally {
+      trace.disable();
+      await provider.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return {
+      reports: [],
+      notes: [
+        `point query by primary key, one at a time; ${rounds} rounds × ${queries} queries per side, order alternated; medians`,
+        '',
+        ...formatTable(['', 'bare queries/s', 'dionysus queries/s', '× bare'], rows).map((line) => `  ${line}`),
+        '',
+        ...notes,
+      ],
+    };
+  },
+};
+
+export default bench;
