@@ -4,18 +4,16 @@ import { Registry } from 'prom-client';
 import { Health } from '../../lib/health/health.js';
 import { systemClock } from '../../lib/lifecycle/clock.js';
 import { SqlDatabase, type SqlSettings, sqlDefaults } from '../../lib/sql/index.js';
+import { FakeClock } from '../../lib/testing/fake-clock.js';
 import { connectionsOf, PrivatePostgres, SHARED_PG, scratchDatabase } from './servers.js';
 
 const INTERVAL_MS = 200;
 const TIMEOUT_MS = 200;
 const FAST = { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, critical: true };
 
-function database(url: string, settings: Partial<SqlSettings> = {}): SqlDatabase {
-  return new SqlDatabase(
-    'main',
-    { ...sqlDefaults('main'), health: FAST, ...settings, url },
-    { registry: new Registry() },
-  );
+function database(url: string, settings: Partial<SqlSettings> = {}, clock = systemClock): SqlDatabase {
+  const all = { ...sqlDefaults('main'), health: FAST, ...settings, url };
+  return new SqlDatabase('main', all, { registry: new Registry(), clock });
 }
 
 /** Milliseconds until `predicate` holds, polling every 10 ms; throws past `limitMs`. */
@@ -114,6 +112,44 @@ describe('dionysus/sql health', () => {
       await msUntil(() => db.health.ok === false, 5_000);
       expect(db.checks()[1]?.run()).to.match(/^degraded \(not critical\): postgres:\/\//);
       expect(passes(db, 'startup')).to.equal(true);
+    });
+
+    it('a ping the frozen server never answers fails readiness at its timeout, and stays failed while the server is frozen', async () => {
+      const clock = new FakeClock();
+      const db = database(pg.url, { health: { intervalMs: 1_000, timeoutMs: 300, critical: true } }, clock);
+      await db.start(AbortSignal.timeout(5_000));
+      cleanups.push(() => db.stop(AbortSignal.timeout(500)));
+      pg.signalAll('STOP');
+      cleanups.push(async () => pg.signalAll('CONT'));
+      await clock.advance(1_000); // the interval: a ping goes out and hangs
+      expect(passes(db, 'readiness')).to.equal(true);
+      await clock.advance(299);
+      expect(passes(db, 'readiness')).to.equal(true);
+      await clock.advance(1);
+      expect(() => db.checks()[1]?.run()).to.throw('no answer to a ping within 300 ms');
+      // Later intervals find the hung ping still out: the verdict stands.
+      await clock.advance(5_000);
+      expect(db.health.error).to.equal('no answer to a ping within 300 ms');
+    });
+
+    it('drain lets a query in flight finish, and gives up at its deadline', async () => {
+      const db = database(pg.url);
+      await db.start(AbortSignal.timeout(5_000));
+      cleanups.push(() => db.stop(AbortSignal.timeout(2_000)));
+      const slow = sql`select pg_sleep(0.3)`.execute(db.db);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      let start = performance.now();
+      await db.drain(AbortSignal.timeout(5_000));
+      expect(performance.now() - start).to.be.within(200, 1_000);
+      await slow;
+      const slower = sql`select pg_sleep(2)`.execute(db.db);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      start = performance.now();
+      await db.drain(AbortSignal.timeout(200));
+      expect(performance.now() - start).to.be.within(150, 600);
+      // Still usable after the drain: Shutdown and PostRun hooks query it.
+      expect((await sql<{ n: number }>`select 1 as n`.execute(db.db)).rows).to.deep.equal([{ n: 1 }]);
+      await slower;
     });
 
     it('stop with the server frozen mid-query ends inside its deadline', async () => {
