@@ -1,5 +1,6 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Provider, Token } from './inject.js';
 
 /**
  * The one metadata record a class carries. Decorators write it through
@@ -26,8 +27,13 @@ export interface MainOptions {
   name: string;
   /** The command classes, each decorated with `@Command`. */
   commands: Function[];
-  /** Extra classes bound in the container as singletons. */
-  providers?: Function[];
+  /**
+   * What the container binds for every command, each built once: a class,
+   * `{ provide, useClass }`, `{ provide, useValue }` or
+   * `{ provide, useFactory, inject? }`. A provider's `@PreRun`, `@PostRun`,
+   * `@Shutdown` and checks run when a command builds it.
+   */
+  providers?: Provider[];
   /** Printed by `--version`; read from the app's package.json when omitted. */
   version?: string;
   /** One line shown at the top of `--help`. */
@@ -58,6 +64,8 @@ export interface CommandOptions {
   services?: Function[];
   /** grpc: grpc-js server interceptors, run before the framework's own handling. */
   interceptors?: unknown[];
+  /** Bound only when this command runs, next to `@Main`'s providers (a token bound in both is an error). */
+  providers?: Provider[];
 }
 
 /** Every key of CommandOptions, for the planner to name one it does not know (a JavaScript app, a cast). */
@@ -146,6 +154,8 @@ export interface ParamRecord {
   decorator: string;
 }
 
+export type InjectionRecord = { index: number; token: Token } | { property: string | symbol; token: Token };
+
 export interface ClassRecord {
   main?: MainOptions;
   controller?: { prefix: string; options: ControllerOptions };
@@ -159,6 +169,10 @@ export interface ClassRecord {
   hooks: HookRecord[];
   checks: CheckRecord[];
   options: OptionRecord[];
+  /** `@Inject(token)` on constructor parameters (by index) and properties. */
+  injections?: InjectionRecord[];
+  /** `@Injectable()`: a plain class built through its constructor's parameter types. */
+  injectable?: boolean;
   /** Misuses seen while decorating; the planner reports them with the rest. */
   problems: string[];
 }

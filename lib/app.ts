@@ -41,7 +41,12 @@ export async function execute(main: Function, options: ExecuteOptions): Promise<
   const io = options.io ?? { stdout: process.stdout, stderr: process.stderr, colors: process.stdout.isTTY === true };
   let plan: AppPlan;
   try {
-    plan = buildPlan(main, options.declared ? { declared: options.declared } : {});
+    const { container, declared } = options;
+    plan = buildPlan(main, {
+      ...(declared ? { declared } : {}),
+      // A test container's override may bind tokens no provider does.
+      ...(container ? { isBound: (token: unknown) => container.isBound(token as never) } : {}),
+    });
   } catch (error) {
     if (!(error instanceof PlanError)) throw error;
     io.stderr.write(`${error.message}\n`);

@@ -17,7 +17,6 @@ import { stderrReporter } from './lifecycle/reporter.js';
 import type { ServerRunner } from './lifecycle/runner.js';
 import { processSignals } from './lifecycle/signals.js';
 import { methodRunner } from './lifecycle/task.js';
-import { appClasses } from './plan/plan.js';
 import type { AppPlan, CommandPlan, ServerKind } from './plan/types.js';
 import { POST_ORDER, telemetrySteps } from './telemetry/steps.js';
 
@@ -36,7 +35,7 @@ export async function runCommand(
   options: ExecuteOptions,
   io: Io,
 ): Promise<number> {
-  const container = options.container ?? createAppContainer(appClasses(plan));
+  const container = options.container ?? createAppContainer(plan, command);
   const events = new LifecycleEvents();
   events.on(stderrReporter(plan.name, io.stderr));
   if (options.onEvent) events.on(options.onEvent);

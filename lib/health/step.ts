@@ -1,9 +1,10 @@
 import type { Container } from 'inversify';
 import { runtimeDirOf } from '../config/defaults.js';
-import { bindConstant } from '../container/container.js';
+import { bindConstant, onBuilt } from '../container/container.js';
 import { DionysusError } from '../errors.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { FrameworkStep } from '../lifecycle/lifecycle.js';
+import { planOfBuilt } from '../plan/plan.js';
 import type { CheckPlan, Class } from '../plan/types.js';
 import { socketFile } from '../probe/files.js';
 import { Health } from './health.js';
@@ -30,7 +31,12 @@ export function healthStep(clock: Clock, env: NodeJS.ProcessEnv = process.env): 
       bindConstant(container, Health, active);
       registerChecks(container, active, plan.main, plan.checks);
       registerChecks(container, active, command.cls, command.checks);
-      for (const [cls, checks] of plan.providerChecks) registerChecks(container, active, cls, checks);
+      // Providers (whatever made them: a class, useClass, useFactory, useValue) as the command's run builds them.
+      onBuilt(container, (instance) => {
+        if (instance && typeof instance === 'object') {
+          addChecks(active, instance, planOfBuilt(plan, instance.constructor).checks);
+        }
+      });
       events.on((event) => active.observe(event));
       if (!command.server) return;
       const dir = runtimeDirOf(settings, plan.name, env);
@@ -81,14 +87,18 @@ async function claim(dir: string, command: string, health: Health): Promise<Loca
 function registerChecks(container: Container, health: Health, cls: Class, checks: readonly CheckPlan[]): void {
   if (checks.length === 0) return;
   container.onActivation(cls, (_context, instance) => {
-    for (const check of checks) {
-      health.addCheck({
-        probe: check.probe,
-        name: check.name,
-        timeoutMs: check.timeoutMs,
-        run: () => (instance as Record<string, () => unknown>)[check.method]?.(),
-      });
-    }
+    addChecks(health, instance as object, checks);
     return instance;
   });
+}
+
+function addChecks(health: Health, instance: object, checks: readonly CheckPlan[]): void {
+  for (const check of checks) {
+    health.addCheck({
+      probe: check.probe,
+      name: check.name,
+      timeoutMs: check.timeoutMs,
+      run: () => (instance as Record<string, () => unknown>)[check.method]?.(),
+    });
+  }
 }

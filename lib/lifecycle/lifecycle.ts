@@ -1,8 +1,8 @@
 import type { Container } from 'inversify';
 import type { FrameworkSettings } from '../config/defaults.js';
-import { resolveClass } from '../container/container.js';
+import { type HookOwner, resolveOwners, startedOwners } from '../container/owners.js';
 import { HookError, HookTimeoutError, isAbortError } from '../errors.js';
-import type { AppPlan, CommandPlan, HookPlan } from '../plan/types.js';
+import type { AppPlan, CommandPlan, HookPhase, HookPlan } from '../plan/types.js';
 import { type Clock, sleep } from './clock.js';
 import type { LifecycleEvents, Outcome, Phase } from './events.js';
 import type { RunHandle, ServerRunner } from './runner.js';
@@ -89,7 +89,7 @@ class Run {
   readonly #stop: AbortSignal;
   readonly #context: StepContext;
   readonly #startedSteps: FrameworkStep[] = [];
-  #instances: [object, object] | undefined;
+  #owners: readonly HookOwner[] = [];
 
   constructor(options: LifecycleOptions, errors: Error[], stop: AbortSignal) {
     this.#o = options;
@@ -112,20 +112,15 @@ class Run {
     const { events, command } = this.#o;
     events.emit({ type: 'state', state: 'starting', command: command.name });
     if (await this.#frameworkPre()) {
-      const instances = await this.#resolve();
-      if (instances) {
-        const [main, cmd] = instances;
-        const hooks = this.#o.plan.hooks;
-        const ready = await this.#hooks('prerun', [
-          ...hooks.prerun.map((h) => [h, main] as const),
-          ...command.hooks.prerun.map((h) => [h, cmd] as const),
-        ]);
+      const owners = await this.#resolve();
+      if (owners) {
+        // PreRun owner by owner; PostRun, in reverse, only for the owners that started.
+        let reached = 0;
+        const ready = await this.#hooks('prerun', hookList(owners, 'prerun'), { onHook: () => reached++ });
+        const cmd = (owners.at(-1) as HookOwner).instance;
         if (ready && !this.#stop.aborted) await this.#runAndWait(cmd);
-        await this.#hooks(
-          'postrun',
-          [...command.hooks.postrun.map((h) => [h, cmd] as const), ...hooks.postrun.map((h) => [h, main] as const)],
-          { continueOnError: true },
-        );
+        const started = startedOwners(owners, ready ? reached : reached - 1);
+        await this.#hooks('postrun', hookList([...started].reverse(), 'postrun'), { continueOnError: true });
       }
     }
     await this.#frameworkPost();
@@ -163,14 +158,20 @@ class Run {
     });
   }
 
-  async #resolve(): Promise<[object, object] | undefined> {
-    const { container, plan, command, optionValues } = this.#o;
+  async #resolve(): Promise<readonly HookOwner[] | undefined> {
+    const { container, plan, command, optionValues, clock } = this.#o;
     try {
-      const main = (await resolveClass(container, plan.main)) as object;
-      const cmd = (await resolveClass(container, command.cls)) as Record<string, unknown>;
+      const owners = await resolveOwners({
+        container,
+        plan,
+        command,
+        clock,
+        timeoutMs: this.#settings.hooks.timeoutMs,
+      });
+      const cmd = (owners.at(-1) as HookOwner).instance as Record<string, unknown>;
       for (const [key, value] of Object.entries(optionValues ?? {})) if (value !== undefined) cmd[key] = value;
-      this.#instances = [main, cmd];
-      return this.#instances;
+      this.#owners = owners;
+      return owners;
     } catch (error) {
       this.#errors.push(error as Error);
       return undefined;
@@ -308,7 +309,7 @@ class Run {
     ended: Promise<{ kind: string; error?: unknown }>,
     label: string,
   ): Promise<void> {
-    const { clock, command, plan } = this.#o;
+    const { clock } = this.#o;
     const budgetMs = this.#settings.shutdown.timeoutMs;
     const budget = new AbortController();
     let current = 'the drain delay';
@@ -340,13 +341,9 @@ class Run {
       });
       // A run that ended after the budget was spent: the lifecycle has moved on to PostRun.
       if (budget.signal.aborted) return;
-      const [main, cmd] = this.#instances as [object, object];
       await this.#hooks(
         'shutdown',
-        [
-          ...command.hooks.shutdown.map((h) => [h, cmd] as const),
-          ...plan.hooks.shutdown.map((h) => [h, main] as const),
-        ],
+        hookList([...this.#owners].reverse(), 'shutdown'),
         // Past the budget no further hook starts and the hanging one is aborted.
         { continueOnError: true, onHook: (name) => (current = name), until: budget.signal },
       );
@@ -439,6 +436,11 @@ class Run {
     });
     return error;
   }
+}
+
+/** One phase's hooks of the owners, in the owners' order, each owner's in its `order`. */
+function hookList(owners: readonly HookOwner[], phase: HookPhase): (readonly [HookPlan, object])[] {
+  return owners.flatMap((owner) => owner.hooks[phase].map((hook) => [hook, owner.instance] as const));
 }
 
 function asHookError(name: string, phase: Phase, cause: unknown): Error {

@@ -1,10 +1,12 @@
-import { type ClassRecord, COMMAND_OPTION_KEYS, readRecord } from '../../decorators/metadata.js';
-import { inspectClasses } from '../container/container.js';
+import { type ClassRecord, COMMAND_OPTION_KEYS, type InjectionRecord, readRecord } from '../../decorators/metadata.js';
+import { untypedProblems, walkGraph } from '../container/graph.js';
 import { PlanError } from '../errors.js';
+import { planProviders, tokenName } from './providers.js';
 import { merged } from './records.js';
 import { planControllers, planServices } from './servers.js';
 import type {
   AppPlan,
+  BuildPlan,
   CheckPlan,
   Class,
   CommandPlan,
@@ -12,7 +14,9 @@ import type {
   HookSet,
   OptionPlan,
   OptionType,
+  ProviderPlan,
   ServerKind,
+  Token,
 } from './types.js';
 
 const SERVERS: readonly ServerKind[] = ['http', 'grpc', 'ctl'];
@@ -31,9 +35,14 @@ export interface PlanOptions {
    * launcher knows them): one that no command lists is a warning.
    */
   readonly declared?: readonly Function[];
+  /**
+   * Tokens bound outside the app's providers (a test container's override):
+   * a constructor may ask for them.
+   */
+  readonly isBound?: (token: Token) => boolean;
 }
 
-export function buildPlan(main: Function, { declared = [] }: PlanOptions = {}): AppPlan {
+export function buildPlan(main: Function, { declared = [], isBound }: PlanOptions = {}): AppPlan {
   const problems: string[] = [];
   const mainRecord = merged(main, problems);
   const options = mainRecord.main;
@@ -73,49 +82,35 @@ export function buildPlan(main: Function, { declared = [] }: PlanOptions = {}): 
     problems.push(`${main.name}: @Main lists no commands; add at least one @Command class to commands.`);
   }
 
-  const providers: Class[] = [];
-  const providerChecks = new Map<Class, CheckPlan[]>();
-  for (const [index, cls] of (options.providers ?? []).entries()) {
-    if (typeof cls !== 'function') {
-      problems.push(`${main.name}: @Main providers[${index}] is ${String(cls)}, not a class.`);
-      continue;
-    }
-    const record = merged(cls, problems);
-    for (const hook of record.hooks) {
-      problems.push(
-        `${cls.name}.${hook.method}: lifecycle hooks run only on the @Main class or a @Command class; move it there or call it from one.`,
-      );
-    }
-    if (record.runs.length > 0) problems.push(`${cls.name}.${record.runs[0]}: @Run belongs on a @Command class.`);
-    providers.push(cls as Class);
-    const checks = planChecks(cls as Class, record);
-    if (checks.length > 0) providerChecks.set(cls as Class, checks);
-  }
-
+  const bindings = planProviders(options.providers, `@Main(${main.name})`, problems);
+  const providers = bindings.flatMap((b) => (b.useClass ? [b.useClass] : []));
   const commandClasses = [...commands.values()].map((c) => c.cls);
   const controllerClasses = [...commands.values()].flatMap((c) => [
     ...c.controllers.map((k) => k.cls),
     ...c.services.map((k) => k.cls),
   ]);
   const roots = [main, ...commandClasses, ...controllerClasses, ...providers];
-  const inspected = inspectClasses(roots, { metadataEmitted: decoratorMetadataEmitted(roots) });
-  problems.push(...inspected.problems);
-  // Classes reached through constructors are providers too: their checks count, their hooks are misplaced.
-  for (const cls of inspected.classes) {
-    const known = [...commandClasses, ...controllerClasses, ...providers];
-    if (cls === main || known.includes(cls as Class)) continue;
+  const graphs = planGraphs(main as Class, bindings, commands, problems, {
+    metadataEmitted: decoratorMetadataEmitted(roots),
+    isBound,
+  });
+  const classes = [...new Set([main, ...commandClasses, ...controllerClasses, ...graphs.classes])] as Class[];
+  // Every class the container may build besides Main and the commands: providers, what constructors reach.
+  const providerChecks = new Map<Class, CheckPlan[]>();
+  const classHooks = new Map<Class, HookSet>();
+  for (const cls of new Set<Function>([...providers, ...controllerClasses, ...graphs.classes])) {
+    if (cls === main || commandClasses.includes(cls as Class)) continue;
     const record = merged(cls, problems);
-    for (const hook of record.hooks) {
-      problems.push(
-        `${cls.name}.${hook.method}: lifecycle hooks run only on the @Main class or a @Command class; move it there or call it from one.`,
-      );
-    }
+    if (record.runs.length > 0) problems.push(`${cls.name}.${record.runs[0]}: @Run belongs on a @Command class.`);
+    const hooks = planHooks(cls as Class, record);
+    if (hooks.prerun.length + hooks.postrun.length + hooks.shutdown.length > 0) classHooks.set(cls as Class, hooks);
+    if (controllerClasses.includes(cls as Class)) continue;
     const checks = planChecks(cls as Class, record);
     if (checks.length > 0) providerChecks.set(cls as Class, checks);
   }
   // Routes are served only from the controllers a command lists: a forgotten one must not be a silent 404.
   const listed = new Set<Function>([...commandClasses, ...controllerClasses]);
-  for (const cls of new Set<Function>([main, ...providers, ...inspected.classes])) {
+  for (const cls of new Set<Function>([main, ...providers, ...graphs.classes])) {
     const route = listed.has(cls) ? undefined : merged(cls, []).routes[0];
     if (route) {
       problems.push(
@@ -125,21 +120,109 @@ export function buildPlan(main: Function, { declared = [] }: PlanOptions = {}): 
   }
   problems.push(...duplicateChecks(planChecks(main as Class, mainRecord), commands, providerChecks));
   if (problems.length > 0) throw new PlanError(problems);
+  const foreign = new Set<unknown>(
+    [...bindings, ...[...commands.values()].flatMap((c) => c.bindings)].map((b) => b.useValue),
+  );
   const warnings = declared.filter((cls) => !listed.has(cls)).map(unlisted);
 
-  return deepFreeze({
-    name: options.name,
-    version: options.version,
-    description: options.description,
-    main: main as Class,
-    hooks: planHooks(main as Class, mainRecord),
-    checks: planChecks(main as Class, mainRecord),
-    commands,
-    providers,
-    classes: inspected.classes as Class[],
-    providerChecks,
-    warnings,
-  });
+  return deepFreeze(
+    {
+      name: options.name,
+      version: options.version,
+      description: options.description,
+      main: main as Class,
+      hooks: planHooks(main as Class, mainRecord),
+      checks: planChecks(main as Class, mainRecord),
+      commands: graphs.commands,
+      providers,
+      bindings,
+      classHooks,
+      classes,
+      providerChecks,
+      warnings,
+    },
+    foreign,
+  );
+}
+
+/**
+ * Walks each command's graph with @Main's providers and its own: what its
+ * runs build, in dependency order, and every unbound token, cycle and token
+ * bound twice, named with where it was declared.
+ */
+function planGraphs(
+  main: Class,
+  mainBindings: readonly ProviderPlan[],
+  commands: ReadonlyMap<string, CommandPlan>,
+  problems: string[],
+  {
+    metadataEmitted,
+    isBound,
+  }: { metadataEmitted: boolean | undefined; isBound: ((token: Token) => boolean) | undefined },
+): { commands: Map<string, CommandPlan>; classes: Function[] } {
+  const add = (text: string): void => {
+    if (!problems.includes(text)) problems.push(text);
+  };
+  const shared = new Map<Token, ProviderPlan>();
+  for (const binding of mainBindings) {
+    const first = shared.get(binding.token);
+    if (first) add(boundTwice(binding, first));
+    else shared.set(binding.token, binding);
+  }
+  const injectionsOf = (cls: Function): InjectionRecord[] => readRecord(cls)?.injections ?? [];
+  const planned = new Map<string, CommandPlan>();
+  const classes = new Set<Function>();
+  const untyped = new Set<Function>();
+  /** `asker` + token → the commands in which nothing binds it. */
+  const unbound = new Map<string, { asker: string; token: Token; commands: string[] }>();
+  for (const command of commands.values()) {
+    const scope = new Map(shared);
+    for (const binding of command.bindings) {
+      const first = scope.get(binding.token);
+      if (first) add(boundTwice(binding, first));
+      else scope.set(binding.token, binding);
+    }
+    const graph = walkGraph({
+      roots: [
+        ...mainBindings.map((b) => b.token),
+        ...command.bindings.map((b) => b.token),
+        ...command.controllers.map((c) => c.cls),
+        ...command.services.map((s) => s.cls),
+        main,
+        command.cls,
+      ],
+      bindings: scope,
+      injectionsOf,
+      ...(isBound ? { isBound } : {}),
+    });
+    for (const text of graph.problems) add(text);
+    for (const cls of graph.classes) classes.add(cls);
+    for (const cls of graph.untyped) untyped.add(cls);
+    for (const { asker, token } of graph.unbound) {
+      const key = `${asker}\0${tokenName(token)}`;
+      const entry = unbound.get(key) ?? { asker, token, commands: [] };
+      if (!entry.commands.includes(command.name)) entry.commands.push(command.name);
+      unbound.set(key, entry);
+    }
+    const last = (b: BuildPlan): boolean => b.token === main || b.token === command.cls;
+    const builds = [
+      ...graph.builds.filter((b) => !last(b)),
+      ...[main, command.cls].flatMap((cls) => graph.builds.filter((b) => b.token === cls)),
+    ];
+    planned.set(command.name, { ...command, builds });
+  }
+  for (const { asker, token, commands: where } of unbound.values()) {
+    const scope = where.length === commands.size ? '' : ` when ${where.map((c) => `'${c}'`).join(', ')} runs`;
+    add(
+      `${asker} asks for token ${tokenName(token)}, which no provider binds${scope}; add { provide: ${tokenName(token)}, useValue | useClass | useFactory } to @Main({ providers }) or to the command's providers.`,
+    );
+  }
+  for (const text of untypedProblems([...untyped], metadataEmitted)) add(text);
+  return { commands: planned, classes: [...classes] };
+}
+
+function boundTwice(second: ProviderPlan, first: ProviderPlan): string {
+  return `${second.where}: token ${tokenName(second.token)} is already bound by ${first.where}; a token has one provider, remove one of them.`;
 }
 
 /**
@@ -220,8 +303,8 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
   const { name, options } = record.command;
   let ok = true;
   for (const key of Object.keys(options ?? {})) {
-    if ((COMMAND_OPTION_KEYS as readonly string[]).includes(key)) continue;
-    const near = COMMAND_OPTION_KEYS.find((known) => known.startsWith(key.slice(0, 4)));
+    if (key === 'providers' || (COMMAND_OPTION_KEYS as readonly string[]).includes(key)) continue;
+    const near = [...COMMAND_OPTION_KEYS, 'providers'].find((known) => known.startsWith(key.slice(0, 4)));
     problems.push(
       `${cls.name}: @Command option '${key}' is not known${near ? `; did you mean '${near}'?` : ''} (options: ${COMMAND_OPTION_KEYS.join(', ')}).`,
     );
@@ -275,6 +358,8 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
       `${cls.name}.${record.routes[0]?.handler}: route decorators belong on a @Controller class listed in controllers.`,
     );
   }
+  const { providers, ...extra } = options;
+  const bindings = planProviders(providers, `@Command(${cls.name})`, problems);
   if (!ok) return undefined;
   return {
     name,
@@ -288,7 +373,9 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
     controllers,
     services,
     middleware: Array.isArray(middleware) ? middleware : [],
-    extra: { ...options },
+    extra,
+    bindings,
+    builds: [],
   };
 }
 
@@ -367,15 +454,44 @@ function planChecks(owner: Class, record: ClassRecord): CheckPlan[] {
   }));
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes the plan, but for what it only points at (`foreign`: the values of useValue providers). */
+function deepFreeze<T>(value: T, foreign: ReadonlySet<unknown> = new Set()): T {
   // A user's schema (Standard Schema) is theirs: schema libraries build parts of it lazily.
-  if (value && typeof value === 'object' && !Object.isFrozen(value) && !('~standard' in value)) {
+  if (value && typeof value === 'object' && !Object.isFrozen(value) && !('~standard' in value) && !foreign.has(value)) {
     Object.freeze(value);
     if (value instanceof Map) {
-      for (const v of value.values()) deepFreeze(v);
+      for (const v of value.values()) deepFreeze(v, foreign);
     } else {
-      for (const v of Object.values(value)) if (typeof v !== 'function') deepFreeze(v);
+      for (const v of Object.values(value)) if (typeof v !== 'function') deepFreeze(v, foreign);
     }
   }
   return value;
+}
+
+const EMPTY_HOOKS: HookSet = Object.freeze({ prerun: [], postrun: [], shutdown: [] });
+/** Classes first seen at run time (what a factory or a test override returned), planned once. */
+const latePlans = new WeakMap<Function, { hooks: HookSet; checks: readonly CheckPlan[] }>();
+
+/**
+ * The hooks and checks of a class the container built that is neither Main
+ * nor a command: planned already, or planned now for a class only a factory
+ * (or a test's override) made, whose misuse then fails the run by name.
+ */
+export function planOfBuilt(plan: AppPlan, cls: Function): { hooks: HookSet; checks: readonly CheckPlan[] } {
+  if (cls === plan.main || [...plan.commands.values()].some((c) => c.cls === cls)) {
+    return { hooks: EMPTY_HOOKS, checks: [] };
+  }
+  const hooks = plan.classHooks.get(cls as Class);
+  const checks = plan.providerChecks.get(cls as Class);
+  if (hooks || checks || plan.classes.includes(cls as Class))
+    return { hooks: hooks ?? EMPTY_HOOKS, checks: checks ?? [] };
+  let late = latePlans.get(cls);
+  if (!late) {
+    const problems: string[] = [];
+    const record = merged(cls, problems);
+    if (problems.length > 0) throw new PlanError(problems);
+    late = { hooks: planHooks(cls as Class, record), checks: planChecks(cls as Class, record) };
+    latePlans.set(cls, late);
+  }
+  return late;
 }

@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Token } from '../../decorators/inject.js';
 import type {
   CheckOptions,
   CommandOptions,
@@ -10,6 +11,14 @@ import type {
   ServerKind,
 } from '../../decorators/metadata.js';
 
+export type {
+  AbstractClass,
+  ClassProvider,
+  FactoryProvider,
+  Provider,
+  Token,
+  ValueProvider,
+} from '../../decorators/inject.js';
 export type { HookPhase, HttpMethod, MiddlewareLike, ProbeKind, ServerKind };
 
 /** A class the container can build. */
@@ -100,6 +109,30 @@ export interface HookSet {
   readonly shutdown: readonly HookPlan[];
 }
 
+/** One entry of a `providers` list, checked and read. */
+export interface ProviderPlan {
+  readonly token: Token;
+  /** class: `Class` or `{ provide, useClass }`; value: `{ provide, useValue }`; factory: `{ provide, useFactory }`. */
+  readonly kind: 'class' | 'value' | 'factory';
+  readonly useClass: Class | undefined;
+  readonly useValue: unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: the factory's parameters are the resolved `inject` tokens
+  readonly useFactory: ((...deps: any[]) => unknown) | undefined;
+  /** The factory's parameters, in order. */
+  readonly inject: readonly Token[];
+  /** Where it was declared, e.g. `@Main(App) providers[2]`. */
+  readonly where: string;
+}
+
+/** Something a command's container builds: a provider, or a class a constructor reached (bound to itself). */
+export interface BuildPlan {
+  readonly token: Token;
+  /** Undefined for a class bound to itself because a constructor (or a listing) reached it. */
+  readonly provider: ProviderPlan | undefined;
+  /** The tokens of other builds it needs (constructor parameters, properties, a factory's inject, a useClass). */
+  readonly deps: readonly Token[];
+}
+
 export interface CommandPlan {
   readonly name: string;
   readonly description: string | undefined;
@@ -117,8 +150,16 @@ export interface CommandPlan {
   readonly middleware: readonly MiddlewareLike[];
   /** grpc: services in the order listed. */
   readonly services: readonly GrpcServicePlan[];
-  /** The full `@Command` options, for the servers' own keys (grpc: interceptors). */
+  /** The full `@Command` options but providers, for the servers' own keys (grpc: interceptors). */
   readonly extra: Readonly<CommandOptions>;
+  /** This command's own providers, bound only when it runs. */
+  readonly bindings: readonly ProviderPlan[];
+  /**
+   * Everything a run of this command builds, each after what it needs: @Main's
+   * and the command's providers, the command's controllers or services, what
+   * their constructors reach, then Main and the command.
+   */
+  readonly builds: readonly BuildPlan[];
 }
 
 export interface AppPlan {
@@ -129,8 +170,13 @@ export interface AppPlan {
   readonly hooks: HookSet;
   readonly checks: readonly CheckPlan[];
   readonly commands: ReadonlyMap<string, CommandPlan>;
+  /** The classes `@Main` providers build (`Class` and `useClass` providers). */
   readonly providers: readonly Class[];
-  /** Every class the container binds: Main, commands, providers and what their constructors reach. */
+  /** `@Main`'s providers, bound for every command. */
+  readonly bindings: readonly ProviderPlan[];
+  /** Lifecycle hooks of the classes other than Main and the commands (providers, controllers, what they reach). */
+  readonly classHooks: ReadonlyMap<Class, HookSet>;
+  /** Every class the container binds to itself: Main, commands, class providers and what constructors reach. */
   readonly classes: readonly Class[];
   /** Checks declared on provider classes, by class, for when the container builds them. */
   readonly providerChecks: ReadonlyMap<Class, readonly CheckPlan[]>;

@@ -7,7 +7,7 @@ import { PlanError } from '../errors.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { SignalSource } from '../lifecycle/signals.js';
-import { appClasses, buildPlan } from '../plan/plan.js';
+import { buildPlan } from '../plan/plan.js';
 import type { Class } from '../plan/types.js';
 import { Capture } from './capture.js';
 import { FakeSignals } from './fake-signals.js';
@@ -29,8 +29,10 @@ export interface TestContainerOptions {
  * const greet = container.get(GreetCommand);
  */
 export function createTestContainer(main: Class, options: TestContainerOptions = {}): Container {
-  const container = createAppContainer(appClasses(buildPlan(main)));
+  // A token the override binds is no plan error: plan once to build, once more to check what it left unbound.
+  const container = createAppContainer(buildPlan(main, { isBound: () => true }));
   options.override?.(container);
+  buildPlan(main, { isBound: (token) => container.isBound(token as never) });
   return container;
 }
 

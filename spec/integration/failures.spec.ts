@@ -141,7 +141,7 @@ describe('a failing app as a process', () => {
       'IdleCommand.name: @Option flag "name"',
       'PlainClass: listed in @Main commands but has no @Command(name) decorator',
       "DuplicateCommand: command name 'twice' is already used by TwiceCommand",
-      'Database.connect: lifecycle hooks run only on the @Main class or a @Command class',
+      "Database: constructor parameter #1 asks for token 'DATABASE_URL', which no provider binds",
       'IdleCommand: constructor parameter #1 has type String',
     ]) {
       expect(exit.stderr).to.include(problem);

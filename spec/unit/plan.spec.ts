@@ -284,10 +284,7 @@ describe('plan: validation', () => {
 
     class NotACommand {}
 
-    class HookedProvider {
-      @PreRun()
-      warm(): void {}
-    }
+    class TwiceProvided {}
 
     @Command('slow')
     class BadTimeout {
@@ -315,7 +312,7 @@ describe('plan: validation', () => {
         NotACommand,
         BadTimeout,
       ],
-      providers: [HookedProvider],
+      providers: [TwiceProvided, TwiceProvided],
     })
     class BrokenApp {}
 
@@ -330,7 +327,7 @@ describe('plan: validation', () => {
       'NeedsString: constructor parameter #1 has type String',
       'UnknownServer: unknown server "smtp"',
       'NotACommand: listed in @Main commands but has no @Command(name) decorator',
-      'HookedProvider.warm: lifecycle hooks run only on the @Main class or a @Command class',
+      '@Main(BrokenApp) providers[1]: token TwiceProvided is already bound by @Main(BrokenApp) providers[0]',
       'BadTimeout.prepare: timeoutMs must be a positive number of milliseconds, got 0',
       'BadTimeout.stop: timeoutMs must be a positive number of milliseconds, got -5',
     ];
