@@ -3,6 +3,8 @@ import { decorate, inject } from 'inversify';
 import type { Token } from '../../decorators/inject.js';
 import type { InjectionRecord } from '../../decorators/metadata.js';
 import { messageOf } from '../errors.js';
+import { Health } from '../health/health.js';
+import { LifecycleEvents } from '../lifecycle/events.js';
 import { tokenName } from '../plan/providers.js';
 import type { BuildPlan, ProviderPlan } from '../plan/types.js';
 import { makeInjectable } from './container.js';
@@ -25,7 +27,11 @@ const RUNTIME_BOUND: readonly (readonly string[])[] = [
   ['routes', 'allowedMethods', 'register', 'middleware'], // @koa/router's Router
 ];
 
+/** Framework objects every run binds before PreRun; constructors may ask for them by type. */
+const FRAMEWORK_BOUND = new Set<unknown>([Health, LifecycleEvents]);
+
 function isRuntimeBound(cls: Function): boolean {
+  if (FRAMEWORK_BOUND.has(cls)) return true;
   const proto = cls.prototype as Record<string, unknown> | undefined;
   return !!proto && RUNTIME_BOUND.some((methods) => methods.every((m) => typeof proto[m] === 'function'));
 }

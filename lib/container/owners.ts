@@ -30,7 +30,11 @@ export async function resolveOwners(args: {
 }): Promise<HookOwner[]> {
   const { container, plan, command } = args;
   const built = new Map<Token, unknown>();
-  for (const build of command.builds) built.set(build.token, await resolveBuild(build, args));
+  for (const build of command.builds) {
+    // A test container binds a token several commands provide only inside each command's graph: built with it.
+    if (!container.isBound(build.token as never)) continue;
+    built.set(build.token, await resolveBuild(build, args));
+  }
   const main = built.get(plan.main) ?? (await resolveClass(container, plan.main));
   const cmd = built.get(command.cls) ?? (await resolveClass(container, command.cls));
   const others = command.builds.filter((b) => b.token !== plan.main && b.token !== command.cls);

@@ -40,9 +40,23 @@ export interface PlanOptions {
    * a constructor may ask for them.
    */
   readonly isBound?: (token: Token) => boolean;
+  /**
+   * When nothing else is wrong, called with the unbound tokens instead of
+   * throwing them (a test container reports those its override left unbound).
+   */
+  readonly onUnbound?: (unbound: readonly UnboundToken[]) => void;
 }
 
-export function buildPlan(main: Function, { declared = [], isBound }: PlanOptions = {}): AppPlan {
+/** A token a constructor, property or factory asks for that no provider binds. */
+export interface UnboundToken {
+  readonly token: Token;
+  /** The plan problem that names it, who asks for it and how to bind it. */
+  readonly problem: string;
+  /** Another command's provider binds it: no binding from outside can stand in for it. */
+  readonly provided: boolean;
+}
+
+export function buildPlan(main: Function, { declared = [], isBound, onUnbound }: PlanOptions = {}): AppPlan {
   const problems: string[] = [];
   const mainRecord = merged(main, problems);
   const options = mainRecord.main;
@@ -94,6 +108,7 @@ export function buildPlan(main: Function, { declared = [], isBound }: PlanOption
     metadataEmitted: decoratorMetadataEmitted(roots),
     isBound,
   });
+  const unboundProblems = new Set(graphs.unbound.map((u) => u.problem));
   const classes = [...new Set([main, ...commandClasses, ...controllerClasses, ...graphs.classes])] as Class[];
   // Every class the container may build besides Main and the commands: providers, what constructors reach.
   const providerChecks = new Map<Class, CheckPlan[]>();
@@ -119,7 +134,9 @@ export function buildPlan(main: Function, { declared = [], isBound }: PlanOption
     }
   }
   problems.push(...duplicateChecks(planChecks(main as Class, mainRecord), commands, providerChecks));
-  if (problems.length > 0) throw new PlanError(problems);
+  if (onUnbound && problems.every((p) => unboundProblems.has(p))) {
+    onUnbound(graphs.unbound);
+  } else if (problems.length > 0) throw new PlanError(problems);
   const foreign = new Set<unknown>(
     [...bindings, ...[...commands.values()].flatMap((c) => c.bindings)].map((b) => b.useValue),
   );
@@ -159,7 +176,7 @@ function planGraphs(
     metadataEmitted,
     isBound,
   }: { metadataEmitted: boolean | undefined; isBound: ((token: Token) => boolean) | undefined },
-): { commands: Map<string, CommandPlan>; classes: Function[] } {
+): { commands: Map<string, CommandPlan>; classes: Function[]; unbound: UnboundToken[] } {
   const add = (text: string): void => {
     if (!problems.includes(text)) problems.push(text);
   };
@@ -170,6 +187,11 @@ function planGraphs(
     else shared.set(binding.token, binding);
   }
   const injectionsOf = (cls: Function): InjectionRecord[] => readRecord(cls)?.injections ?? [];
+  // A token some provider binds is bound by that provider or not at all: an outside binding does not count.
+  const provided = new Set<Token>(
+    [...mainBindings, ...[...commands.values()].flatMap((c) => c.bindings)].map((b) => b.token),
+  );
+  const outside = isBound && ((token: Token) => !provided.has(token) && isBound(token));
   const planned = new Map<string, CommandPlan>();
   const classes = new Set<Function>();
   const untyped = new Set<Function>();
@@ -193,7 +215,7 @@ function planGraphs(
       ],
       bindings: scope,
       injectionsOf,
-      ...(isBound ? { isBound } : {}),
+      ...(outside ? { isBound: outside } : {}),
     });
     for (const text of graph.problems) add(text);
     for (const cls of graph.classes) classes.add(cls);
@@ -211,14 +233,15 @@ function planGraphs(
     ];
     planned.set(command.name, { ...command, builds });
   }
+  const found: UnboundToken[] = [];
   for (const { asker, token, commands: where } of unbound.values()) {
     const scope = where.length === commands.size ? '' : ` when ${where.map((c) => `'${c}'`).join(', ')} runs`;
-    add(
-      `${asker} asks for token ${tokenName(token)}, which no provider binds${scope}; add { provide: ${tokenName(token)}, useValue | useClass | useFactory } to @Main({ providers }) or to the command's providers.`,
-    );
+    const problem = `${asker} asks for token ${tokenName(token)}, which no provider binds${scope}; add { provide: ${tokenName(token)}, useValue | useClass | useFactory } to @Main({ providers }) or to the command's providers.`;
+    add(problem);
+    found.push({ token, problem, provided: provided.has(token) });
   }
   for (const text of untypedProblems([...untyped], metadataEmitted)) add(text);
-  return { commands: planned, classes: [...classes] };
+  return { commands: planned, classes: [...classes], unbound: found };
 }
 
 function boundTwice(second: ProviderPlan, first: ProviderPlan): string {

@@ -7,7 +7,7 @@ import { PlanError } from '../errors.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { SignalSource } from '../lifecycle/signals.js';
-import { buildPlan } from '../plan/plan.js';
+import { buildPlan, type UnboundToken } from '../plan/plan.js';
 import type { Class } from '../plan/types.js';
 import { Capture } from './capture.js';
 import { FakeSignals } from './fake-signals.js';
@@ -29,10 +29,13 @@ export interface TestContainerOptions {
  * const greet = container.get(GreetCommand);
  */
 export function createTestContainer(main: Class, options: TestContainerOptions = {}): Container {
-  // A token the override binds is no plan error: plan once to build, once more to check what it left unbound.
-  const container = createAppContainer(buildPlan(main, { isBound: () => true }));
+  let unbound: readonly UnboundToken[] = [];
+  const plan = buildPlan(main, { onUnbound: (found) => void (unbound = found) });
+  const container = createAppContainer(plan);
   options.override?.(container);
-  buildPlan(main, { isBound: (token) => container.isBound(token as never) });
+  // A token the override binds is no plan error.
+  const left = unbound.filter((u) => u.provided || !container.isBound(u.token as never));
+  if (left.length > 0) throw new PlanError(left.map((u) => u.problem));
   return container;
 }
 

@@ -1,16 +1,7 @@
 import { expect } from 'chai';
-import { Body, Command, Controller, Get, Main, Param, PlanError, Post, Run } from 'dionysus';
-import { createTestContainer, runCommand } from 'dionysus/testing';
-
-function problemsOf(main: Function): readonly string[] {
-  try {
-    createTestContainer(main as never);
-  } catch (error) {
-    expect(error).to.be.instanceOf(PlanError);
-    return (error as PlanError).problems;
-  }
-  throw new Error(`${main.name} planned without a problem`);
-}
+import { Body, Command, Controller, Get, Main, Param, Post, Run } from 'dionysus';
+import { runCommand } from 'dionysus/testing';
+import { problemsOf } from '../support/plan.js';
 
 describe('http plan errors', () => {
   it('reports a route on a controller no command lists, naming Class.method, instead of a silent 404', () => {
