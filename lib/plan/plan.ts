@@ -119,7 +119,6 @@ export function buildPlan(main: Function, { declared = [], isBound, onUnbound }:
     if (record.runs.length > 0) problems.push(`${cls.name}.${record.runs[0]}: @Run belongs on a @Command class.`);
     const hooks = planHooks(cls as Class, record);
     if (hooks.prerun.length + hooks.postrun.length + hooks.shutdown.length > 0) classHooks.set(cls as Class, hooks);
-    if (controllerClasses.includes(cls as Class)) continue;
     const checks = planChecks(cls as Class, record);
     if (checks.length > 0) providerChecks.set(cls as Class, checks);
   }

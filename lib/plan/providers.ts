@@ -101,7 +101,7 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
           : `${label}: inject must be an array of tokens.`,
       );
     } else {
-      tokens = (inject as Token[] | undefined) ?? [];
+      tokens = [...((inject as Token[] | undefined) ?? [])];
       if (typeof useFactory === 'function' && useFactory.length > tokens.length) {
         problems.push(
           `${label}: useFactory takes ${useFactory.length} parameters but inject lists ${tokens.length}; list a token in inject for each parameter, in order.`,

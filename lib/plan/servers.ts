@@ -38,11 +38,6 @@ export function planControllers(
       problems.push(`${cls.name}: @Controller prefix ${JSON.stringify(prefix)} must be empty or start with '/'.`);
       continue;
     }
-    if (record.hooks.length > 0) {
-      problems.push(
-        `${cls.name}.${record.hooks[0]?.method}: lifecycle hooks run only on the @Main class or a @Command class.`,
-      );
-    }
     const routes: RoutePlan[] = [];
     for (const route of record.routes) {
       const name = `${cls.name}.${route.handler}`;

@@ -1,6 +1,18 @@
 import { expect } from 'chai';
-import { Command, Injectable, Main, PostRun, PreRun, Run, Shutdown } from 'dionysus';
-import { FakeSignals, runCommand } from 'dionysus/testing';
+import {
+  Command,
+  Controller,
+  Get,
+  Health,
+  Injectable,
+  Main,
+  PostRun,
+  PreRun,
+  ReadinessCheck,
+  Run,
+  Shutdown,
+} from 'dionysus';
+import { FakeSignals, runCommand, startInMemory } from 'dionysus/testing';
 import { exitErrors } from '../support/events.js';
 
 /** Every hook that ran, as `phase Class`, in call order. */
@@ -203,5 +215,42 @@ describe('hooks on providers', () => {
     class FactoryHooksApp {}
 
     expect(await cleanRun(FactoryHooksApp, ['noop'])).to.deep.equal(['prerun Client', 'postrun Client']);
+  });
+
+  it("runs a controller's hooks around the server and registers its checks", async () => {
+    @Controller('/users')
+    class UsersController extends hooked() {
+      constructor(readonly health: Health) {
+        super();
+      }
+
+      @ReadinessCheck('users')
+      ready(): void {}
+
+      @Get('/checks')
+      checks(): string[] {
+        return this.health.checks('readiness').map((c) => c.name);
+      }
+    }
+
+    @Command('http', { controllers: [UsersController] })
+    class Http extends hooked() {}
+
+    @Main({ name: 'controller-hooks', commands: [Http] })
+    class ControllerHooksApp {}
+
+    const server = await startInMemory(ControllerHooksApp);
+    const response = await server.request('/users/checks');
+    expect(await response.json()).to.deep.equal(['users']);
+    const result = await server.stop();
+    expect(result.exitCode).to.equal(0);
+    expect(calls).to.deep.equal([
+      'prerun UsersController',
+      'prerun Http',
+      'shutdown Http',
+      'shutdown UsersController',
+      'postrun Http',
+      'postrun UsersController',
+    ]);
   });
 });
