@@ -64,6 +64,8 @@ export function Inject(token: Token): InjectDecorator {
         record.problems.push(
           `${where}: @Inject(${String(token)}) is not a class, a string or a symbol; an undefined class is usually a circular import, use a string or symbol token instead.`,
         );
+        // Kept, so the parameter is not reported a second time for its declared type.
+        if (index !== undefined && key === undefined) (record.injections ??= []).push({ index, token });
       } else if (index !== undefined && key === undefined) {
         (record.injections ??= []).push({ index, token });
       } else if (index === undefined && key !== undefined && typeof target !== 'function') {

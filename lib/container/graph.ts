@@ -1,5 +1,5 @@
 import { ClassElementMetadataKind, getClassMetadata } from '@inversifyjs/core';
-import { decorate, inject } from 'inversify';
+import { decorate, inject, unmanaged } from 'inversify';
 import type { Token } from '../../decorators/inject.js';
 import type { InjectionRecord } from '../../decorators/metadata.js';
 import { messageOf } from '../errors.js';
@@ -193,7 +193,8 @@ export function declareInjections(cls: Function, injections: readonly InjectionR
   if (declared.has(cls)) return;
   declared.add(cls);
   for (const injection of injections) {
-    const decorator = inject(injection.token as never) as (
+    // A token that is no token was reported by @Inject itself: the parameter is left out of the graph.
+    const decorator = (isTokenValue(injection.token) ? inject(injection.token as never) : unmanaged()) as (
       target: object,
       key?: string | symbol,
       index?: number,

@@ -263,6 +263,25 @@ describe('providers of every kind', () => {
     ]);
   });
 
+  it('reports @Inject of an undefined class (a circular import) and @Inject on a method parameter', () => {
+    const NotYetDefined = undefined as unknown as Function;
+
+    @Command('misused')
+    class Misused {
+      constructor(@Inject(NotYetDefined as never) readonly early: unknown) {}
+      @Run()
+      run(@Inject('X') _x?: unknown): void {}
+    }
+
+    @Main({ name: 'misused', commands: [Misused] })
+    class MisusedApp {}
+
+    expect(problemsOf(MisusedApp)).to.deep.equal([
+      'Misused.run: @Inject is on a method parameter or a static member; use it on a constructor parameter or an instance property.',
+      'Misused: constructor parameter #1: @Inject(undefined) is not a class, a string or a symbol; an undefined class is usually a circular import, use a string or symbol token instead.',
+    ]);
+  });
+
   describe('async factories', () => {
     const log: string[] = [];
 
