@@ -85,9 +85,15 @@ export const NAMED_RULES: Record<string, Record<string, Rule>> = {
   },
 };
 
-/** Sections of named instances with nested keys (`sql.<name>.health.intervalMs`), checked by their integration's own rules. */
+/**
+ * Sections of named instances with nested keys (`sql.<name>.health.intervalMs`,
+ * `redis.<name>.health.intervalMs`), checked by their integration's own rules.
+ */
 const NAMED_SECTIONS: Record<string, (section: unknown, prefix: string) => SettingProblem[]> = {
   sql: sqlProblems,
+  // Required only when the section is present.
+  redis: (section) =>
+    (require('../redis/settings.js') as typeof import('../redis/settings.js')).redisSectionProblems(section),
 };
 
 export interface SettingProblem {
@@ -105,7 +111,7 @@ export function validateSection(section: unknown, prefix = ''): SettingProblem[]
   for (const [name, value] of Object.entries(section)) {
     const key = prefix ? `${prefix}.${name}` : name;
     const rule = RULES[key] ?? namedRule(key);
-    const named = NAMED_SECTIONS[key];
+    const named = Object.hasOwn(NAMED_SECTIONS, key) ? NAMED_SECTIONS[key] : undefined;
     if (named) {
       problems.push(...named(value, key));
     } else if (rule) {
