@@ -6,6 +6,7 @@
  *   npm run bench -- cold-start      # bench/cold-start.bench.ts only
  *   npm run bench -- pool            # bench/pool.bench.ts: TaskPool vs bare p-queue, in one process
  *   npm run bench -- sql             # bench/sql.bench.ts: dionysus/sql vs bare Kysely (SQLite, PostgreSQL)
+ *   npm run bench -- redis           # bench/redis.bench.ts: GET through dionysus/redis vs bare @redis/client
  *   BENCH_RUNS=60 npm run bench      # more runs per command (BENCH_WARMUPS too)
  *   BENCH_MEMORY=off npm run bench   # wall times only (also the fallback without GNU time)
  *
