@@ -18,7 +18,12 @@ export interface RedisSettings {
   sentinelName: string;
   /** A start that has not connected by then fails, naming the URL (without its password). @default 5000 */
   connectTimeoutMs: number;
-  /** A command without a reply by then rejects. @default 2000 */
+  /**
+   * A command waiting this long to be sent rejects; so does one whose connection stayed silent this
+   * long (the socket's idle timeout; the health PING keeps an idle connection from reaching it, so
+   * `health.intervalMs` must be shorter). Blocking commands longer than this need a client of their own.
+   * @default 2000
+   */
   commandTimeoutMs: number;
   /** How long stop waits for pending replies (`close()`) before the connection is destroyed. @default 2000 */
   closeTimeoutMs: number;
