@@ -1,4 +1,4 @@
-import { inject } from 'inversify';
+import { Registry } from 'prom-client';
 import { AppConfig } from '../config/app-config.js';
 import { type Redis, RedisClient, type RedisClientDeps } from './client.js';
 import { type RedisSettings, readRedisSettings } from './settings.js';
@@ -22,8 +22,9 @@ export interface RedisClientProviderOptions extends RedisClientDeps {
 /** A factory provider of one Redis client, and the component that owns it. */
 export interface RedisProvider {
   readonly provide: symbol;
-  readonly inject: readonly [typeof AppConfig];
-  readonly useFactory: (config: AppConfig) => Redis;
+  readonly inject: readonly [typeof AppConfig, typeof Registry];
+  /** The command's registry gets the client's metrics, unless `options.registry` names another. */
+  readonly useFactory: (config: AppConfig, registry?: Registry) => Redis;
   /**
    * The lifecycle component owning a client this provider made: start, drain, stop and the
    * `redis:<name>` checks.
@@ -41,10 +42,10 @@ const owners = new WeakMap<object, RedisClient>();
 export function redisClient(name = 'main', options: RedisClientProviderOptions = {}): RedisProvider {
   return {
     provide: redisToken(name),
-    inject: [AppConfig],
-    useFactory: (config) => {
+    inject: [AppConfig, Registry],
+    useFactory: (config, registry) => {
       const settings = readRedisSettings(config, name, options.env ?? process.env, options.settings);
-      const component = new RedisClient(name, settings, options);
+      const component = new RedisClient(name, settings, { ...options, registry: options.registry ?? registry });
       owners.set(component.client, component);
       return component.client;
     },
@@ -62,5 +63,13 @@ export function redisClient(name = 'main', options: RedisClientProviderOptions =
  * constructor(@InjectRedis('cache') private readonly redis: RedisClientType) {}
  */
 export function InjectRedis(name = 'main'): ParameterDecorator & PropertyDecorator {
-  return inject(redisToken(name)) as ParameterDecorator & PropertyDecorator;
+  return (target: object, property: string | symbol | undefined, index?: number) => {
+    // inversify loads with the app, never on the probe path.
+    const { inject } = require('inversify') as typeof import('inversify');
+    (inject(redisToken(name)) as (t: object, p: string | symbol | undefined, i?: number) => void)(
+      target,
+      property,
+      index,
+    );
+  };
 }

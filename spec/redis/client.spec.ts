@@ -160,9 +160,10 @@ describe('RedisClient against the machine Redis', () => {
     const provider = redisClient('cache', { settings: { url: SHARED_URL } });
     const container = new Container();
     const config = new AppConfig({ dionysus: { redis: { cache: { connectTimeoutMs: 3000 } } } });
+    const registry = new Registry();
     container
       .bind(provider.provide)
-      .toDynamicValue(() => provider.useFactory(config))
+      .toDynamicValue(() => provider.useFactory(config, registry))
       .inSingletonScope();
     container.bind(Cache).toSelf();
     const cache = container.get(Cache);
@@ -171,5 +172,9 @@ describe('RedisClient against the machine Redis', () => {
     expect(component.settings).to.deep.equal(readRedisSettings(config, 'cache', {}, { url: SHARED_URL }));
     await component.start();
     expect(await cache.redis.ping()).to.equal('PONG');
+    // The command's registry, injected next to the config, gets the client's metrics.
+    expect(await registry.metrics()).to.match(
+      /redis_client_command_duration_seconds_count\{client="cache",command="PING",outcome="ok"\} 1/,
+    );
   });
 });
