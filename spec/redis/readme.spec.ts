@@ -8,7 +8,7 @@ import { ROOT } from '../integration/child.js';
 describe('the README documents every redis client key', () => {
   it('with its default, checked against redisDefaults()', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.split('\n## Redis\n')[1]?.split('\n## ')[0] ?? '';
+    const section = readme.split('\n## Redis (`dionysus/redis`)\n')[1]?.split('\n## ')[0] ?? '';
     const rows = new Map(
       [...section.matchAll(/^\| `([\w.]+)` +\| `([^`]*)` +\|/gm)].map((m) => [m[1] as string, m[2] as string]),
     );
