@@ -1,31 +1,29 @@
 /**
- * Runs one planned command: its container, lifecycle events, framework steps
- * (telemetry, health, the server) and runner, through the lifecycle. app.ts
+ * The composition root of one command run: settings are loaded and validated
+ * once, before anything starts; then the command's parts are built, each
+ * given what it needs, and listed in start order for the lifecycle. app.ts
  * loads this module only when a command runs, so `--help` and usage errors
  * never load the lifecycle, health or telemetry code.
  */
 import type { ExecuteOptions } from './app.js';
 import type { Io } from './cli/cli.js';
-import { frameworkDefaults } from './config/defaults.js';
+import { AppConfig, configToken, requestedConfigKeys } from './config/app-config.js';
+import { type FrameworkSettings, frameworkDefaults, LOG_LEVELS, type LogLevel } from './config/defaults.js';
+import { type LoadedConfig, loadConfiguration, type StopHook, stopHooksOf } from './config/load.js';
 import { mergeDeep } from './config/validate.js';
 import { bindConstant, createAppContainer } from './container/container.js';
-import { healthStep } from './health/step.js';
+import { createHealth } from './health/step.js';
+import { IN_MEMORY } from './http/in-memory.js';
 import { systemClock } from './lifecycle/clock.js';
+import type { Component } from './lifecycle/component.js';
 import { LifecycleEvents } from './lifecycle/events.js';
-import { type FrameworkStep, runLifecycle } from './lifecycle/lifecycle.js';
+import { runLifecycle } from './lifecycle/lifecycle.js';
 import { stderrReporter } from './lifecycle/reporter.js';
 import type { ServerRunner } from './lifecycle/runner.js';
 import { processSignals } from './lifecycle/signals.js';
 import { methodRunner } from './lifecycle/task.js';
-import type { AppPlan, CommandPlan, ServerKind } from './plan/types.js';
-import { POST_ORDER, telemetrySteps } from './telemetry/steps.js';
-
-/** Server runners by kind, loaded only by the command that needs one. */
-const RUNNERS: Record<ServerKind, () => Promise<ServerRunner> | ServerRunner> = {
-  ctl: () => (require('./ctl/runner.js') as typeof import('./ctl/runner.js')).ctlRunner(),
-  http: () => (require('./http/server.js') as typeof import('./http/server.js')).httpRunner(),
-  grpc: () => (require('./grpc/server.js') as typeof import('./grpc/server.js')).grpcRunner(),
-};
+import type { AppPlan, CommandPlan } from './plan/types.js';
+import { createTelemetry } from './telemetry/steps.js';
 
 /** Runs `command` with its parsed option values through the lifecycle; resolves to the exit code. */
 export async function runCommand(
@@ -41,6 +39,52 @@ export async function runCommand(
   if (options.onEvent) events.on(options.onEvent);
   bindConstant(container, LifecycleEvents, events);
   const clock = options.clock ?? systemClock;
+  const env = options.env ?? process.env;
+  const stopHooks = stopHooksOf(plan, command);
+  const loaded = load(env, options.settings, stopHooks);
+  const settings = loaded.config?.settings ?? fallbackSettings(env, options.settings);
+  const telemetry = createTelemetry({
+    app: plan.name,
+    main: plan.main,
+    command: command.name,
+    version: () => (require('./cli/version.js') as typeof import('./cli/version.js')).appVersion(plan.version),
+    server: command.server !== undefined,
+    settings,
+    env,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    events,
+    container,
+    ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
+  });
+  const config = configComponent(container, loaded);
+  let components: Component[] = [telemetry.logger, config];
+  let serving: Component[] = [];
+  let runner: () => ServerRunner = () => methodRunner();
+  if (loaded.config) {
+    const health = createHealth({ clock, env, plan, command, container, events, settings });
+    const { observer } = telemetry;
+    components = [...components, health.component, telemetry.tracing, telemetry.metrics(health.health, health.runtime)];
+    if (health.descriptor) serving = [health.descriptor];
+    if (command.server === 'http') {
+      const { httpServer } = require('./http/server.js') as typeof import('./http/server.js');
+      const inMemory = container.isBound(IN_MEMORY);
+      const http = httpServer({ ...health, settings, command, observer, events, container, inMemory });
+      components.push(http.component);
+      runner = () => http.runner;
+    } else if (command.server === 'grpc') {
+      runner = () =>
+        (require('./grpc/server.js') as typeof import('./grpc/server.js')).grpcRunner({
+          ...health,
+          settings,
+          observer,
+        });
+    } else if (command.server === 'ctl') {
+      const runtime = health.runtime as NonNullable<typeof health.runtime>;
+      runner = () =>
+        (require('./ctl/runner.js') as typeof import('./ctl/runner.js')).ctlRunner({ ...health, runtime, settings });
+    }
+  }
   return runLifecycle({
     plan,
     command,
@@ -48,36 +92,49 @@ export async function runCommand(
     events,
     clock,
     signals: options.signals ?? processSignals,
-    settings: mergeDeep(frameworkDefaults(options.env), options.settings),
-    steps: withHealth(
-      telemetrySteps({
-        env: options.env ?? process.env,
-        stdout: io.stdout,
-        stderr: io.stderr,
-        overrides: options.settings,
-        ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
-      }),
-      healthStep(clock, options.env ?? process.env),
-      command.server === 'http' ? lazyStep('http', () => require('./http/server.js').httpStep()) : undefined,
-    ),
-    postOrder: POST_ORDER,
-    runner: command.server ? RUNNERS[command.server] : () => methodRunner(),
+    settings,
+    components,
+    serving,
+    runner,
     optionValues: values,
   });
 }
 
-/** The health step goes right after config: probe settings are known, telemetry can observe it. */
-function withHealth(steps: FrameworkStep[], health: FrameworkStep, server: FrameworkStep | undefined): FrameworkStep[] {
-  const at = steps.findIndex((s) => s.name === 'config') + 1;
-  return [...steps.slice(0, at), health, ...steps.slice(at), ...(server ? [server] : [])];
+type Loaded = { config: LoadedConfig; error?: undefined } | { config?: undefined; error: Error };
+
+function load(env: NodeJS.ProcessEnv, overrides: unknown, stopHooks: readonly StopHook[]): Loaded {
+  try {
+    return { config: loadConfiguration(env, overrides, stopHooks) };
+  } catch (error) {
+    return { error: error as Error };
+  }
 }
 
-/** A step whose module loads only when it starts (servers: koa, grpc-js). */
-function lazyStep(name: string, load: () => FrameworkStep): FrameworkStep {
-  let step: FrameworkStep | undefined;
+/** What the logger starts with when configuration failed, so it can report why: LOG_LEVEL when valid. */
+function fallbackSettings(env: NodeJS.ProcessEnv, overrides: unknown): FrameworkSettings {
+  const settings = mergeDeep(frameworkDefaults(env), overrides);
+  const level = env.LOG_LEVEL as LogLevel | undefined;
+  return level && LOG_LEVELS.includes(level) ? mergeDeep(settings, { log: { level } }) : settings;
+}
+
+/**
+ * The loaded configuration published to the container (`AppConfig`, the
+ * `@Config(key)` values); a configuration that failed to load fails here, so
+ * the logger reports it as the step `framework.config`.
+ */
+function configComponent(container: import('inversify').Container, loaded: Loaded): Component {
   return {
-    name,
-    start: (context) => (step ??= load()).start(context),
-    stop: () => step?.stop?.(),
+    name: 'config',
+    start() {
+      if (!loaded.config) throw loaded.error;
+      const appConfig = new AppConfig(loaded.config.values, loaded.config.sourceOf);
+      bindConstant(container, AppConfig, appConfig);
+      for (const key of requestedConfigKeys()) {
+        const token = configToken(key);
+        if (container.isBound(token)) container.unbind(token);
+        // A key nobody set fails when a class asks for it, naming the key.
+        container.bind(token).toDynamicValue(() => appConfig.get(key));
+      }
+    },
   };
 }

@@ -184,7 +184,7 @@ export function frameworkDefaults(env: NodeJS.ProcessEnv = process.env): Framewo
 
 /** Where the runtime files of an app live: per user unless configured (see `runtimeRoot`). */
 export function runtimeDirOf(
-  settings: FrameworkSettings,
+  settings: Pick<FrameworkSettings, 'runtimeDir'>,
   appName: string,
   env: NodeJS.ProcessEnv = process.env,
 ): string {

@@ -1,5 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import { DionysusError } from '../errors.js';
+import type { HookSet } from '../plan/types.js';
 import { type FrameworkSettings, frameworkDefaults } from './defaults.js';
 import { isPlainObject, lookup, mergeDeep, RULES, validateSection } from './validate.js';
 
@@ -41,7 +42,11 @@ export const ENV_OVERRIDES: readonly (readonly [string, string])[] = [
  * overrides and validates every `dionysus` key. Throws one error naming each
  * bad key, its value and where it came from.
  */
-export function loadConfiguration(env: NodeJS.ProcessEnv = process.env, overrides?: unknown): LoadedConfig {
+export function loadConfiguration(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides?: unknown,
+  stopHooks: readonly StopHook[] = [],
+): LoadedConfig {
   // An app without a config folder runs on defaults, without node-config's warning.
   if (process.env.SUPPRESS_NO_CONFIG_WARNING === undefined) process.env.SUPPRESS_NO_CONFIG_WARNING = 'true';
   // node-config reads NODE_CONFIG from the process's environment: checked first, as it would only warn and drop it.
@@ -74,9 +79,13 @@ export function loadConfiguration(env: NodeJS.ProcessEnv = process.env, override
     if (problem) messages.push(`${name}: ${JSON.stringify(raw)} ${problem} (from the environment)`);
     else settings = mergeDeep(settings, nest(key, value));
   }
-  messages.push(...crossKeyProblems(mergeDeep(settings, overrides), sourceOf));
+  const merged = mergeDeep(settings, overrides);
+  messages.push(...crossKeyProblems(merged, sourceOf));
+  const hooksSet =
+    lookup(section, 'hooks.timeoutMs') !== undefined || lookup(overrides, 'hooks.timeoutMs') !== undefined;
+  messages.push(...budgetProblems(merged, stopHooks, hooksSet, sourceOf));
   if (messages.length > 0) throw invalid(messages);
-  return { settings: mergeDeep(settings, overrides), values, sourceOf };
+  return { settings: merged, values, sourceOf };
 }
 
 function invalid(messages: readonly string[]): DionysusError {
@@ -122,6 +131,56 @@ function crossKeyProblems(settings: FrameworkSettings, sourceOf: (key: string) =
     problems.push(
       `dionysus.http.headersTimeoutMs (${headersTimeoutMs} ms) is longer than dionysus.http.requestTimeoutMs (${requestTimeoutMs} ms), which includes the headers; shorten it or raise requestTimeoutMs (headersTimeoutMs from ${from('http.headersTimeoutMs')}, requestTimeoutMs from ${from('http.requestTimeoutMs')})`,
     );
+  }
+  return problems;
+}
+
+/** A Shutdown or PostRun hook of the command about to run: it runs within the shutdown budget after a signal. */
+export interface StopHook {
+  /** `Class.method` */
+  readonly name: string;
+  /** Its own deadline, if declared. */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** Main's and the command's Shutdown and PostRun hooks: those that run within the budget. */
+export function stopHooksOf(plan: { readonly hooks: HookSet }, command: { readonly hooks: HookSet }): StopHook[] {
+  return [plan.hooks, command.hooks].flatMap((hooks) => [...hooks.shutdown, ...hooks.postrun]);
+}
+
+/**
+ * Deadlines that cannot fit in the shutdown budget: after the drain delay,
+ * the drain, Shutdown and PostRun hooks share what is left of it. A hook's
+ * declared `timeoutMs`, and `dionysus.hooks.timeoutMs` when configured, must
+ * fit in that; the default deadline is cut to what is left instead.
+ */
+function budgetProblems(
+  settings: FrameworkSettings,
+  hooks: readonly StopHook[],
+  hooksConfigured: boolean,
+  sourceOf: (key: string) => string | undefined,
+): string[] {
+  const { drainDelayMs, timeoutMs } = settings.shutdown;
+  const hookMs = settings.hooks.timeoutMs;
+  // A value already refused on its own, or a delay that leaves nothing, is reported once, as such.
+  const refused = ['shutdown.drainDelayMs', 'shutdown.timeoutMs', 'hooks.timeoutMs'].some((key) =>
+    RULES[key]?.(lookup(settings, key)),
+  );
+  if (refused || drainDelayMs >= timeoutMs) return [];
+  const left = timeoutMs - drainDelayMs;
+  const budget = `dionysus.shutdown.timeoutMs (${timeoutMs} ms, from ${sourceOf('dionysus.shutdown.timeoutMs') ?? 'the defaults'}) leaves ${left} ms after the drain delay of ${drainDelayMs} ms for the drain, the Shutdown and the PostRun hooks`;
+  const problems: string[] = [];
+  if (hooksConfigured && typeof hookMs === 'number' && hookMs > left) {
+    problems.push(
+      `dionysus.hooks.timeoutMs (${hookMs} ms, from ${sourceOf('dionysus.hooks.timeoutMs') ?? 'the settings'}) cannot fit in the shutdown budget: ${budget}; lower it or raise dionysus.shutdown.timeoutMs`,
+    );
+  }
+  for (const hook of hooks) {
+    if (hook.timeoutMs !== undefined && hook.timeoutMs > left) {
+      problems.push(
+        `${hook.name}: timeoutMs ${hook.timeoutMs} ms cannot fit in the shutdown budget: ${budget}; lower the hook's timeoutMs or raise dionysus.shutdown.timeoutMs`,
+      );
+    }
   }
   return problems;
 }

@@ -1,9 +1,17 @@
-import { Health, PROBES, type Probe, type ProbeReport } from '../health/health.js';
-import { RuntimeInfo } from '../health/runtime.js';
+import type { FrameworkSettings } from '../config/defaults.js';
+import { type Health, PROBES, type Probe, type ProbeReport } from '../health/health.js';
+import type { RuntimeInfo } from '../health/runtime.js';
 import { removeQuietly } from '../health/runtime-files.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
 import { methodRunner } from '../lifecycle/task.js';
 import { type Heartbeat, heartbeatFile, type ProbeState } from '../probe/files.js';
+
+export interface CtlRunnerOptions {
+  readonly settings: Pick<FrameworkSettings, 'health'>;
+  readonly health: Health;
+  /** The runtime directory its heartbeat file goes to. */
+  readonly runtime: RuntimeInfo;
+}
 
 /**
  * The ctl server: runs the command's `@Run(signal)` loop and keeps a
@@ -12,13 +20,11 @@ import { type Heartbeat, heartbeatFile, type ProbeState } from '../probe/files.j
  * `HEALTH_STATUS=open|close app <probe>` arrive over the local control
  * socket (see the health step), as for every server command.
  */
-export function ctlRunner(): ServerRunner {
+export function ctlRunner({ settings, health, runtime }: CtlRunnerOptions): ServerRunner {
   return {
     label: 'ctl loop',
     async start(context: RunContext): Promise<RunHandle> {
-      const health = context.container.get(Health);
-      const runtime = context.container.get(RuntimeInfo);
-      const { heartbeatIntervalMs, staleAfterIntervals } = context.settings.health;
+      const { heartbeatIntervalMs, staleAfterIntervals } = settings.health;
       const heartbeat = heartbeatFile(runtime.dir, runtime.command);
       let writing: Promise<void> | undefined;
       let again = false;

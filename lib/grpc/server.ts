@@ -2,24 +2,31 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Logger as PinoLogger } from 'pino';
 import { HealthControlService } from '../../proto/gen/dionysus/health/v1/control.js';
 import { HealthService as HealthDefinition } from '../../proto/gen/grpc/health/v1/health.js';
+import type { FrameworkSettings } from '../config/defaults.js';
 import { listenError } from '../config/listen.js';
-import { Health } from '../health/health.js';
-import { dialHost, RuntimeInfo } from '../health/runtime.js';
+import type { Health } from '../health/health.js';
+import { dialHost, type RuntimeInfo } from '../health/runtime.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
-import { Metrics } from '../telemetry/metrics.js';
-import { Logger, TRACING_ON } from '../telemetry/tokens.js';
-import { wrapMethod } from './calls.js';
+import { type CallOptions, wrapMethod } from './calls.js';
 import { HealthService, healthControl } from './health.js';
 
+export interface GrpcServerOptions {
+  readonly settings: Pick<FrameworkSettings, 'grpc' | 'health'>;
+  /** The logger, call metrics and tracing flag (telemetry implements it). */
+  readonly observer: Pick<CallOptions, 'logger' | 'metrics' | 'tracing'>;
+  readonly health: Health;
+  /** Where the bound port is recorded for the probes. */
+  readonly runtime: RuntimeInfo | undefined;
+}
+
 /** Serves the command's @GrpcService classes plus health and control; stops gracefully on drain. */
-export function grpcRunner(): ServerRunner {
+export function grpcRunner({ settings, observer, health, runtime }: GrpcServerOptions): ServerRunner {
   return {
     label: 'grpc server',
     async start(context: RunContext): Promise<RunHandle> {
-      const { container, settings, command } = context;
+      const { container, command } = context;
       const grpc = settings.grpc;
-      const logger = container.get(Logger) as unknown as PinoLogger;
-      const health = container.get(Health);
+      const logger = observer.logger as PinoLogger;
       const server = new Server({
         'grpc.max_receive_message_length': grpc.maxReceiveMessageBytes,
         'grpc.max_send_message_length': grpc.maxSendMessageBytes,
@@ -32,10 +39,10 @@ export function grpcRunner(): ServerRunner {
       });
       const options = {
         logger,
-        metrics: container.isBound(Metrics) ? container.get(Metrics) : undefined,
+        metrics: observer.metrics,
         defaultDeadlineMs: grpc.defaultDeadlineMs,
         accessLogSampleRate: grpc.accessLogSampleRate,
-        tracing: container.isBound(TRACING_ON),
+        tracing: observer.tracing,
       };
       for (const service of command.services) {
         const instance = (await container.getAsync(service.cls)) as Record<string, (...args: unknown[]) => unknown>;
@@ -67,7 +74,7 @@ export function grpcRunner(): ServerRunner {
           error ? reject(listenError('grpc', grpc.host, grpc.port, error)) : resolve(bound),
         ),
       );
-      if (container.isBound(RuntimeInfo)) container.get(RuntimeInfo).set('grpc', { host: dialHost(grpc.host), port });
+      runtime?.set('grpc', { host: dialHost(grpc.host), port });
       logger.info({ grpc: { host: grpc.host, port } }, `grpc server listening on ${grpc.host}:${port}`);
 
       let stopped!: () => void;

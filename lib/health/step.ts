@@ -1,69 +1,88 @@
 import type { Container } from 'inversify';
-import { runtimeDirOf } from '../config/defaults.js';
+import { type FrameworkSettings, runtimeDirOf } from '../config/defaults.js';
 import { bindConstant, onBuilt } from '../container/container.js';
 import { DionysusError } from '../errors.js';
 import type { Clock } from '../lifecycle/clock.js';
-import type { FrameworkStep } from '../lifecycle/lifecycle.js';
+import type { Component } from '../lifecycle/component.js';
+import type { LifecycleEvents } from '../lifecycle/events.js';
 import { planOfBuilt } from '../plan/plan.js';
-import type { CheckPlan, Class } from '../plan/types.js';
+import type { AppPlan, CheckPlan, Class, CommandPlan } from '../plan/types.js';
 import { socketFile } from '../probe/files.js';
 import { Health } from './health.js';
 import { AlreadyRunning, LocalChannel } from './local-channel.js';
 import { RuntimeInfo } from './runtime.js';
 
+export interface HealthOptions {
+  readonly clock: Clock;
+  readonly env: NodeJS.ProcessEnv;
+  readonly plan: AppPlan;
+  readonly command: CommandPlan;
+  readonly container: Container;
+  readonly events: LifecycleEvents;
+  readonly settings: Pick<FrameworkSettings, 'health' | 'runtimeDir'>;
+}
+
+export interface HealthParts {
+  readonly health: Health;
+  /** Long-running commands only: their runtime directory. */
+  readonly runtime: RuntimeInfo | undefined;
+  /** The probe state and, for long-running commands, the claimed runtime directory (before PreRun). */
+  readonly component: Component;
+  /** The runtime descriptor, written once the run has started and removed first when it stops. */
+  readonly descriptor: Component | undefined;
+}
+
 /**
- * The health step (after config): the command's probe state, its checks
- * registered as the container builds their classes, and, for long-running
- * commands, the runtime directory: checked and claimed here, before PreRun
- * (the local control socket), with the descriptor written once the run has
- * started.
+ * The command's probe state, its checks registered as the container builds
+ * their classes, and, for long-running commands, the runtime directory:
+ * checked and claimed when the component starts, before PreRun (the local
+ * control socket).
  */
-export function healthStep(clock: Clock, env: NodeJS.ProcessEnv = process.env): FrameworkStep {
-  let health: Health | undefined;
-  let runtime: RuntimeInfo | undefined;
-  let channel: LocalChannel | undefined;
-  return {
-    name: 'health',
-    async start(context) {
-      const { plan, command, container, events, settings } = context;
-      health = new Health({ clock, ...settings.health });
-      const active = health;
-      bindConstant(container, Health, active);
-      registerChecks(container, active, plan.main, plan.checks);
-      registerChecks(container, active, command.cls, command.checks);
-      // Providers (whatever made them: a class, useClass, useFactory, useValue) as the command's run builds them.
-      onBuilt(container, (instance) => {
-        if (instance && typeof instance === 'object') {
-          addChecks(active, instance, planOfBuilt(plan, instance.constructor).checks);
-        }
-      });
-      events.on((event) => active.observe(event));
-      if (!command.server) return;
-      const dir = runtimeDirOf(settings, plan.name, env);
-      const info = new RuntimeInfo({
-        dir,
+export function createHealth(options: HealthOptions): HealthParts {
+  const { plan, command, container, events, settings } = options;
+  const health = new Health({ clock: options.clock, ...settings.health });
+  const runtime = command.server
+    ? new RuntimeInfo({
+        dir: runtimeDirOf(settings, plan.name, options.env),
         app: plan.name,
         command: command.name,
         transport: command.server,
         events,
         retryMs: settings.health.heartbeatIntervalMs,
+      })
+    : undefined;
+  let channel: LocalChannel | undefined;
+  const component: Component = {
+    name: 'health',
+    async start() {
+      bindConstant(container, Health, health);
+      registerChecks(container, health, plan.main, plan.checks);
+      registerChecks(container, health, command.cls, command.checks);
+      // Providers (whatever made them: a class, useClass, useFactory, useValue) as the command's run builds them.
+      onBuilt(container, (instance) => {
+        if (instance && typeof instance === 'object') {
+          addChecks(health, instance, planOfBuilt(plan, instance.constructor).checks);
+        }
       });
-      info.prepare();
-      channel = await claim(dir, command.name, active);
-      active.startLagMonitor();
-      runtime = info;
-      bindConstant(container, RuntimeInfo, info);
-      events.on((event) => {
-        if (event.type === 'state' && event.state === 'running') info.write();
-        if ((event.type === 'state' && event.state === 'stopped') || event.type === 'exit') info.remove();
-      });
+      events.on((event) => health.observe(event));
+      if (!runtime) return;
+      runtime.prepare();
+      channel = await claim(runtime.dir, command.name, health);
+      health.startLagMonitor();
+      bindConstant(container, RuntimeInfo, runtime);
     },
     async stop() {
-      health?.stop();
+      health.stop();
       runtime?.remove();
       await channel?.close();
     },
   };
+  const descriptor: Component | undefined = runtime && {
+    name: 'runtime',
+    start: () => runtime.write(),
+    stop: () => runtime.remove(),
+  };
+  return { health, runtime, component, descriptor };
 }
 
 /** Listens on the command's control socket; a live instance already there stops this one from starting. */

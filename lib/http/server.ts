@@ -1,20 +1,21 @@
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import Router from '@koa/router';
+import type { Container } from 'inversify';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import compose from 'koa-compose';
+import type { FrameworkSettings } from '../config/defaults.js';
 import { listen } from '../config/listen.js';
 import { bindConstant } from '../container/container.js';
 import { DionysusError } from '../errors.js';
-import { Health } from '../health/health.js';
-import { dialHost, RuntimeInfo } from '../health/runtime.js';
-import type { FrameworkStep, StepContext } from '../lifecycle/lifecycle.js';
+import type { Health } from '../health/health.js';
+import { dialHost, type RuntimeInfo } from '../health/runtime.js';
+import type { Component } from '../lifecycle/component.js';
+import type { LifecycleEvents } from '../lifecycle/events.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
-import type { ControllerPlan, RoutePlan } from '../plan/types.js';
-import { Metrics } from '../telemetry/metrics.js';
-import { Logger, TRACING_ON } from '../telemetry/tokens.js';
+import type { CommandPlan, ControllerPlan, RoutePlan } from '../plan/types.js';
 import { healthx } from './healthx.js';
-import { observe } from './observe.js';
+import { type ObserveOptions, observe } from './observe.js';
 import { routeArguments } from './params.js';
 
 /** How often Node looks for requests past `headersTimeoutMs` / `requestTimeoutMs`. */
@@ -36,35 +37,53 @@ class DrainState {
   templateOf: (path: string, method: string) => string | undefined = () => undefined;
 }
 
+export interface HttpServerOptions {
+  readonly settings: Pick<FrameworkSettings, 'http' | 'health'>;
+  readonly command: CommandPlan;
+  /** The logger, request metrics and tracing flag (telemetry implements it). */
+  readonly observer: Pick<ObserveOptions, 'logger' | 'metrics' | 'tracing'>;
+  readonly health: Health;
+  /** Where the bound port is recorded for the probes; none in-memory. */
+  readonly runtime: RuntimeInfo | undefined;
+  readonly events: LifecycleEvents;
+  /** Users' hooks inject `Koa` and `Router` from it; controllers are built from it. */
+  readonly container: Container;
+  /** Serve requests dispatched into `Koa#callback()` (the testing helpers), with no socket. */
+  readonly inMemory: boolean;
+}
+
 /**
- * The http framework step (after metrics): the koa app and router exist
- * before PreRun, so hooks can inject `Koa` or `Router` to add middleware and
- * raw routes. The framework's one middleware comes first (request id, errors,
- * /healthx, the JSON body, access log, metrics, span: observe()), then the
- * command's middleware.
+ * The http server as two parts of the lifecycle. The component `http` (a
+ * framework part, before PreRun) makes the koa app and router, so hooks can
+ * inject `Koa` or `Router` to add middleware and raw routes; the framework's
+ * one middleware comes first (request id, errors, /healthx, the JSON body,
+ * access log, metrics, span: observe()), then the command's middleware. The
+ * runner mounts the controllers and serves the app on node:http; it drains
+ * on stop (see the lifecycle in the README).
  */
-export function httpStep(): FrameworkStep {
+export function httpServer(options: HttpServerOptions): { component: Component; runner: ServerRunner } {
+  const { settings, command, observer, container, events } = options;
+  const drain = new DrainState();
+  const app = new Koa();
+  const raw = new Router();
   let unsubscribe: (() => void) | undefined;
-  return {
+  const component: Component = {
     name: 'http',
-    start(context: StepContext) {
-      const { container, settings, command, events } = context;
-      const logger = container.get(Logger) as unknown as import('pino').Logger;
-      const drain = new DrainState();
+    start() {
+      const logger = observer.logger;
       unsubscribe = events.on((event) => {
         if (event.type === 'state' && event.state === 'stopping') drain.draining = true;
       });
-      const app = new Koa();
       app.silent = true; // errors are mapped and logged by observe()
       app.use(
         observe({
           logger,
-          metrics: container.isBound(Metrics) ? container.get(Metrics) : undefined,
+          metrics: observer.metrics,
           accessLogSampleRate: settings.http.accessLogSampleRate,
-          tracing: container.isBound(TRACING_ON),
+          tracing: observer.tracing,
           draining: () => drain.draining,
           healthx: healthx(
-            container.get(Health),
+            options.health,
             { token: settings.http.controlToken, trustLoopback: settings.health.trustLoopback },
             logger,
           ),
@@ -74,96 +93,87 @@ export function httpStep(): FrameworkStep {
       );
       for (const middleware of command.middleware) app.use(middleware as Middleware);
       bindConstant(container, Koa, app as never);
-      bindConstant(container, Router, new Router());
-      bindConstant(container, DrainState, drain);
+      bindConstant(container, Router, raw as never);
     },
     stop() {
       unsubscribe?.();
     },
   };
-}
-
-/** Serves the koa app on node:http; drains on stop (see the lifecycle in the README). */
-export function httpRunner(): ServerRunner {
-  return {
+  const runner: ServerRunner = {
     label: 'http server',
     async start(context: RunContext): Promise<RunHandle> {
-      const { container, settings, command } = context;
-      const app = container.get(Koa);
-      const drain = container.get(DrainState);
-      const logger = container.get(Logger);
       const routes = new Router();
       for (const controller of command.controllers)
-        await mount(routes, controller, await container.getAsync(controller.cls));
-      const raw = container.get(Router);
+        await mount(routes, controller, await context.container.getAsync(controller.cls));
       app.use(controllerRoutes(routes)).use(routes.allowedMethods());
       app.use(raw.routes()).use(raw.allowedMethods());
       drain.templateOf = (path, method) => templateOf(routes, path, method) ?? templateOf(raw, path, method);
-      if (container.isBound(IN_MEMORY)) return inMemory(drain);
+      if (options.inMemory) return inMemory(drain);
+      return serve(app, drain, settings.http, observer.logger, options.runtime);
+    },
+  };
+  return { component, runner };
+}
 
-      const server = createServer(
-        {
-          headersTimeout: settings.http.headersTimeoutMs,
-          requestTimeout: settings.http.requestTimeoutMs,
-          // Node checks the headers and request timeouts only this often (30 s by default), so a
-          // short timeout would fire up to 30 s late.
-          connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
-        },
-        app.callback(),
-      );
-      server.keepAliveTimeout = settings.http.keepAliveTimeoutMs;
-      const sockets = new Set<Socket>();
-      server.on('connection', (socket: Socket) => {
-        sockets.add(socket);
-        socket.once('close', () => sockets.delete(socket));
-      });
-      await listen(server, 'http', settings.http.port, settings.http.host);
-      const { address, port } = server.address() as AddressInfo;
-      if (container.isBound(RuntimeInfo)) container.get(RuntimeInfo).set('http', { host: dialHost(address), port });
-      logger.info(
-        { http: { host: settings.http.host, port } },
-        `http server listening on ${settings.http.host}:${port}`,
-      );
+/** Listens on `settings.port` and answers with the koa app until drained or closed. */
+async function serve(
+  app: Koa,
+  drain: DrainState,
+  settings: FrameworkSettings['http'],
+  logger: ObserveOptions['logger'],
+  runtime: RuntimeInfo | undefined,
+): Promise<RunHandle> {
+  const server = createServer(
+    {
+      headersTimeout: settings.headersTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      // Node checks the headers and request timeouts only this often (30 s by default), so a
+      // short timeout would fire up to 30 s late.
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+    },
+    app.callback(),
+  );
+  server.keepAliveTimeout = settings.keepAliveTimeoutMs;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await listen(server, 'http', settings.port, settings.host);
+  const { address, port } = server.address() as AddressInfo;
+  runtime?.set('http', { host: dialHost(address), port });
+  logger.info({ http: { host: settings.host, port } }, `http server listening on ${settings.host}:${port}`);
 
-      const closed = new Promise<void>((resolve, reject) => {
-        server.once('close', resolve);
-        server.on('error', reject);
-      });
-      return {
-        ended: closed,
-        async drain(deadline: AbortSignal): Promise<void> {
-          drain.draining = true;
-          // Stop accepting; idle keep-alive sockets close now, busy ones after their response (Connection: close).
-          server.close();
-          server.closeIdleConnections();
-          await Promise.race([
-            closed.catch(() => undefined),
-            new Promise<void>((resolve) => deadline.addEventListener('abort', () => resolve(), { once: true })),
-          ]);
-          // Only when the budget ran out: after a clean close a socket may still be in the set for a tick.
-          if (deadline.aborted && sockets.size > 0) {
-            logger.warn(
-              { sockets: sockets.size },
-              'shutdown budget spent: closing connections with requests in flight',
-            );
-            server.closeAllConnections();
-          }
-        },
-        close() {
-          drain.draining = true;
-          if (server.listening) server.close();
-          server.closeAllConnections();
-        },
-      };
+  const closed = new Promise<void>((resolve, reject) => {
+    server.once('close', resolve);
+    server.on('error', reject);
+  });
+  return {
+    ended: closed,
+    async drain(deadline: AbortSignal): Promise<void> {
+      drain.draining = true;
+      // Stop accepting; idle keep-alive sockets close now, busy ones after their response (Connection: close).
+      server.close();
+      server.closeIdleConnections();
+      await Promise.race([
+        closed.catch(() => undefined),
+        new Promise<void>((resolve) => deadline.addEventListener('abort', () => resolve(), { once: true })),
+      ]);
+      // Only when the budget ran out: after a clean close a socket may still be in the set for a tick.
+      if (deadline.aborted && sockets.size > 0) {
+        logger.warn({ sockets: sockets.size }, 'shutdown budget spent: closing connections with requests in flight');
+        server.closeAllConnections();
+      }
+    },
+    close() {
+      drain.draining = true;
+      if (server.listening) server.close();
+      server.closeAllConnections();
     },
   };
 }
 
-/**
- * Bound by the testing helpers' in-memory server: the app is served to
- * requests dispatched into `Koa#callback()`, with no socket.
- */
-export const IN_MEMORY = Symbol.for('dionysus.http.in-memory');
+export { IN_MEMORY } from './in-memory.js';
 
 /** A run that serves no socket: it ends when the lifecycle stops it. */
 function inMemory(drain: DrainState): RunHandle {

@@ -1,31 +1,13 @@
 import type { Container } from 'inversify';
 import type { FrameworkSettings } from '../config/defaults.js';
-import { type HookOwner, resolveOwners, startedOwners } from '../container/owners.js';
+import { type HookOwner, resolveOwners } from '../container/owners.js';
 import { HookError, HookTimeoutError, isAbortError } from '../errors.js';
-import type { AppPlan, CommandPlan, HookPhase, HookPlan } from '../plan/types.js';
+import type { AppPlan, CommandPlan, HookPlan } from '../plan/types.js';
 import { type Clock, sleep } from './clock.js';
+import type { Component, Deadline } from './component.js';
 import type { LifecycleEvents, Outcome, Phase } from './events.js';
 import type { RunHandle, ServerRunner } from './runner.js';
 import { SIGNAL_NUMBERS, type SignalSource, type StopSignal } from './signals.js';
-
-/** What a framework step (logger, config, tracing, metrics) gets when it starts. */
-export interface StepContext {
-  readonly plan: AppPlan;
-  readonly command: CommandPlan;
-  readonly container: Container;
-  readonly events: LifecycleEvents;
-  /** Mutable: the config step fills it before any user hook runs. */
-  settings: FrameworkSettings;
-  /** Set by a step (tracing) to run every later hook inside its own context. */
-  aroundHook?: <T>(hook: string, phase: Phase, fn: () => T) => T;
-}
-
-export interface FrameworkStep {
-  readonly name: string;
-  start(context: StepContext): Promise<void> | void;
-  /** Called at exit only when `start` succeeded. */
-  stop?(): Promise<void> | void;
-}
 
 export interface LifecycleOptions {
   readonly plan: AppPlan;
@@ -34,10 +16,12 @@ export interface LifecycleOptions {
   readonly events: LifecycleEvents;
   readonly clock: Clock;
   readonly signals: SignalSource;
-  readonly settings: FrameworkSettings;
-  /** In start order; stopped in `postOrder` (names), the rest in reverse. */
-  readonly steps: readonly FrameworkStep[];
-  readonly postOrder?: readonly string[];
+  /** Loaded and validated before the run: only the hook deadlines and the shutdown budget are read here. */
+  readonly settings: Pick<FrameworkSettings, 'hooks' | 'shutdown'>;
+  /** The framework's parts, in start order (phase `framework`); they stop in reverse (`framework-post`). */
+  readonly components: readonly Component[];
+  /** Started once the run has started (the runtime descriptor); the first to stop. */
+  readonly serving?: readonly Component[];
   /** Loaded on demand, so a task never loads a server. */
   readonly runner: () => Promise<ServerRunner> | ServerRunner;
   /** Parsed option values, set on the command instance before PreRun. */
@@ -46,169 +30,178 @@ export interface LifecycleOptions {
 
 /**
  * Runs one command through the lifecycle and resolves to its exit code:
- * framework steps → PreRun → run → (signal → drain → Shutdown) → PostRun →
- * framework post steps. Never throws; every error is collected and reported
- * in the `exit` event.
+ * components → PreRun → run → (signal → drain → Shutdown) → PostRun →
+ * components' stop, in reverse. From the first signal everything left,
+ * PostRun and the telemetry flush included, runs within the shutdown budget.
+ * Never throws; every error is collected and reported in the `exit` event.
  */
 export async function runLifecycle(options: LifecycleOptions): Promise<number> {
   const { events, clock, command } = options;
   const started = clock.now();
   const errors: Error[] = [];
-  const stopRequested = new AbortController();
-  let firstSignal: StopSignal | undefined;
   let force!: (code: number) => void;
   const forced = new Promise<number>((resolve) => {
     force = resolve;
   });
+  const run = new Run(options, errors);
 
-  const unsubscribe = options.signals.subscribe((signal) => {
-    if (firstSignal === undefined) {
-      firstSignal = signal;
+  let signalled = false;
+  const unsubscribe = options.signals.subscribe((signal: StopSignal) => {
+    if (!signalled) {
+      signalled = true;
       events.emit({ type: 'signal', signal, command: command.name, forced: false });
       if (events.state === 'starting' || events.state === 'running') {
         events.emit({ type: 'state', state: 'stopping', command: command.name });
       }
-      stopRequested.abort();
+      run.stop();
     } else {
       events.emit({ type: 'signal', signal, command: command.name, forced: true });
       force(128 + SIGNAL_NUMBERS[signal]);
     }
   });
 
-  const run = new Run(options, errors, stopRequested.signal);
   const code = await Promise.race([run.execute().then(() => (errors.length > 0 ? 1 : 0)), forced]);
+  run.dispose();
   unsubscribe();
   events.emit({ type: 'exit', command: command.name, code, durationMs: clock.now() - started, errors });
   return code;
+}
+
+/** One call of a component: a framework step, a user hook. */
+interface Call {
+  readonly name: string;
+  readonly timeoutMs: number;
+  fn(deadline: Deadline): unknown;
+}
+
+/** A component as the lifecycle runs it: its calls per pass, and the phase each pass reports. */
+interface Part {
+  readonly start: readonly Call[];
+  readonly drain: readonly Call[];
+  readonly stop: readonly Call[];
+  readonly phases: { readonly start: Phase; readonly drain: Phase; readonly stop: Phase };
+  readonly around?: Component['around'];
+  /** PostRun even when its PreRun did not run or failed: Main's and the command's hooks, as always. */
+  readonly alwaysStop?: boolean;
 }
 
 /** One run's state; split from runLifecycle so each phase reads as a method. */
 class Run {
   readonly #o: LifecycleOptions;
   readonly #errors: Error[];
-  readonly #stop: AbortSignal;
-  readonly #context: StepContext;
-  readonly #startedSteps: FrameworkStep[] = [];
-  #owners: readonly HookOwner[] = [];
+  /** Aborts on the first stop signal. */
+  readonly #stop = new AbortController();
+  /** Aborts when the shutdown budget, counted from the first signal, is spent. */
+  readonly #spent = new AbortController();
+  #budgetTimer: unknown;
+  /** Started parts, in start order (fx's numStarted): the ones that drain and stop, in reverse. */
+  readonly #started: Part[] = [];
+  readonly #arounds: NonNullable<Component['around']>[] = [];
 
-  constructor(options: LifecycleOptions, errors: Error[], stop: AbortSignal) {
+  constructor(options: LifecycleOptions, errors: Error[]) {
     this.#o = options;
     this.#errors = errors;
-    this.#stop = stop;
-    this.#context = {
-      plan: options.plan,
-      command: options.command,
-      container: options.container,
-      events: options.events,
-      settings: options.settings,
-    };
   }
 
-  get #settings(): FrameworkSettings {
-    return this.#context.settings;
+  get #hookTimeoutMs(): number {
+    return this.#o.settings.hooks.timeoutMs;
+  }
+
+  get #budgetMs(): number {
+    return this.#o.settings.shutdown.timeoutMs;
+  }
+
+  /** The first stop signal: stop starting, and count the shutdown budget from now. */
+  stop(): void {
+    if (this.#stop.signal.aborted) return;
+    this.#stop.abort();
+    this.#budgetTimer = this.#o.clock.setTimeout(() => this.#spent.abort(), this.#budgetMs);
+  }
+
+  dispose(): void {
+    if (this.#budgetTimer !== undefined) this.#o.clock.clearTimeout(this.#budgetTimer);
   }
 
   async execute(): Promise<void> {
     const { events, command } = this.#o;
     events.emit({ type: 'state', state: 'starting', command: command.name });
-    if (await this.#frameworkPre()) {
-      const owners = await this.#resolve();
-      if (owners) {
-        // PreRun owner by owner; PostRun, in reverse, only for the owners that started.
-        let reached = 0;
-        const ready = await this.#hooks('prerun', hookList(owners, 'prerun'), { onHook: () => reached++ });
-        const cmd = (owners.at(-1) as HookOwner).instance;
-        if (ready && !this.#stop.aborted) await this.#runAndWait(cmd);
-        const started = startedOwners(owners, ready ? reached : reached - 1);
-        await this.#hooks('postrun', hookList([...started].reverse(), 'postrun'), { continueOnError: true });
+    const framework = this.#o.components.map((c) => componentPart(c, this.#hookTimeoutMs));
+    if (await this.#startAll(framework, 'framework', true)) {
+      const resolved = await this.#resolve();
+      if (resolved) {
+        const [owners, instance] = resolved;
+        const parts = owners.map((owner) => ownerPart(owner, this.#hookTimeoutMs, true));
+        const ready = await this.#startAll(parts, 'prerun', false);
+        if (ready && !this.#stop.signal.aborted) await this.#runAndWait(instance);
       }
     }
-    await this.#frameworkPost();
+    await this.#stopAll();
     events.emit({ type: 'state', state: 'stopped', command: command.name });
   }
 
-  async #frameworkPre(): Promise<boolean> {
-    const ok = await this.#phase('framework', async () => {
-      for (const step of this.#o.steps) {
-        const error = await this.#invoke(`framework.${step.name}`, 'framework', this.#settings.hooks.timeoutMs, () =>
-          step.start(this.#context),
-        );
-        if (error) return false;
-        this.#startedSteps.push(step);
-      }
-      return true;
-    });
-    return ok === true;
-  }
-
-  async #frameworkPost(): Promise<void> {
-    const order = this.#o.postOrder ?? [];
-    const rank = (s: FrameworkStep): number => {
-      const i = order.indexOf(s.name);
-      return i >= 0 ? i : order.length + (this.#startedSteps.length - this.#startedSteps.indexOf(s));
-    };
-    const steps = [...this.#startedSteps].sort((a, b) => rank(a) - rank(b));
-    await this.#phase('framework-post', async () => {
-      for (const step of steps) {
-        if (!step.stop) continue;
-        await this.#invoke(`framework.${step.name}`, 'framework-post', this.#settings.hooks.timeoutMs, () =>
-          step.stop?.(),
-        );
-      }
-    });
-  }
-
-  async #resolve(): Promise<readonly HookOwner[] | undefined> {
+  async #resolve(): Promise<[HookOwner[], object] | undefined> {
     const { container, plan, command, optionValues, clock } = this.#o;
     try {
-      const owners = await resolveOwners({
-        container,
-        plan,
-        command,
-        clock,
-        timeoutMs: this.#settings.hooks.timeoutMs,
-      });
-      const cmd = (owners.at(-1) as HookOwner).instance as Record<string, unknown>;
+      const owners = await resolveOwners({ container, plan, command, clock, timeoutMs: this.#hookTimeoutMs });
+      const cmd = owners.find((o) => o.instance instanceof command.cls)?.instance as Record<string, unknown>;
       for (const [key, value] of Object.entries(optionValues ?? {})) if (value !== undefined) cmd[key] = value;
-      this.#owners = owners;
-      return owners;
+      return [owners, cmd];
     } catch (error) {
       this.#errors.push(error as Error);
       return undefined;
     }
   }
 
-  /** PreRun hooks stop at the first failure; PostRun and Shutdown hooks all run. */
-  async #hooks(
-    phase: Phase,
-    hooks: readonly (readonly [HookPlan, object])[],
-    {
-      continueOnError = false,
-      onHook,
-      until,
-    }: { continueOnError?: boolean; onHook?: (name: string) => void; until?: AbortSignal } = {},
-  ): Promise<boolean> {
-    if (hooks.length === 0) return true;
+  /**
+   * Starts parts in order, each call under its deadline, until one fails or
+   * a signal came; a part counts as started once all its start calls
+   * succeeded. `always`: the phase is reported even when nothing is called.
+   */
+  async #startAll(parts: readonly Part[], phase: Phase, always: boolean): Promise<boolean> {
+    if (!always && parts.every((p) => p.start.length === 0)) {
+      this.#started.push(...parts);
+      return true;
+    }
     const ok = await this.#phase(phase, async () => {
-      let allOk = true;
-      for (const [hook, instance] of hooks) {
-        if ((!continueOnError && this.#stop.aborted) || until?.aborted) break;
-        onHook?.(hook.name);
-        const error = await this.#invoke(
-          hook.name,
-          phase,
-          hook.timeoutMs ?? this.#settings.hooks.timeoutMs,
-          (signal) => (instance as Record<string, (s: AbortSignal) => unknown>)[hook.method]?.(signal),
-          until,
-        );
-        if (error) {
-          allOk = false;
-          if (!continueOnError) break;
+      for (const part of parts) {
+        for (const call of part.start) {
+          // Framework parts all start even after a signal: the stop reports through them.
+          if (phase !== 'framework' && this.#stop.signal.aborted) return false;
+          if (await this.#invoke(call, phase)) return false;
         }
+        this.#started.push(part);
+        if (part.around) this.#arounds.push(part.around);
       }
-      return allOk;
+      return true;
     });
-    return ok === true;
+    if (!ok) for (const part of parts) if (part.alwaysStop && !this.#started.includes(part)) this.#started.push(part);
+    return ok;
+  }
+
+  /** The stop pass: every started part's stop calls, in reverse, each phase reported once. */
+  async #stopAll(): Promise<void> {
+    const parts = [...this.#started].reverse();
+    // Parts that stop in one phase are consecutive: owners (postrun), then the framework's (framework-post).
+    for (const phase of ['postrun', 'framework-post'] as const) {
+      const here = parts.filter((p) => p.phases.stop === phase);
+      const calls = here.flatMap((p) => p.stop);
+      if (calls.length === 0 && phase !== 'framework-post') continue;
+      await this.#phase(phase, async () => {
+        for (const call of calls) await this.#invoke(call, phase);
+      });
+    }
+  }
+
+  /** Users' Shutdown hooks, in reverse, after the servers drained; none starts once the budget is spent. */
+  async #shutdownHooks(): Promise<void> {
+    const calls = [...this.#started].reverse().flatMap((p) => (p.phases.drain === 'shutdown' ? p.drain : []));
+    if (calls.length === 0) return;
+    await this.#phase('shutdown', async () => {
+      for (const call of calls) {
+        if (this.#spent.signal.aborted) break;
+        await this.#invoke(call, 'shutdown');
+      }
+    });
   }
 
   /**
@@ -217,7 +210,7 @@ class Run {
    * (listening), under the hook deadline.
    */
   async #runAndWait(instance: object): Promise<void> {
-    const { events, command, clock } = this.#o;
+    const { events, command, clock, container } = this.#o;
     const runAbort = new AbortController();
     const start = clock.now();
     const before = this.#errors.length;
@@ -226,24 +219,13 @@ class Run {
     // A @Run method is the hook (`Cls.run`); a server's hook is named by its runner, e.g. `Cls (http server)`.
     let label = command.run ? `${command.cls.name}.${command.run}` : `${command.cls.name} (${command.server} server)`;
     const startRun = async (runner: ServerRunner): Promise<void> => {
-      const context = {
-        plan: this.#o.plan,
-        command,
-        instance,
-        container: this.#o.container,
-        events,
-        settings: this.#settings,
-        clock,
-        signal: runAbort.signal,
-      };
-      handle = await runner.start(context);
+      handle = await runner.start({ command, instance, container, signal: runAbort.signal });
     };
     if (command.run) {
       events.emit({ type: 'hook:start', phase: 'run', hook: label, command: command.name });
       try {
         const runner = await this.#o.runner();
-        const around = this.#context.aroundHook;
-        await (around ? around(label, 'run', () => startRun(runner)) : startRun(runner));
+        await this.#around(label, 'run', () => startRun(runner));
       } catch (error) {
         this.#errors.push(asHookError(label, 'run', error));
       }
@@ -257,13 +239,22 @@ class Run {
         failure = error;
       }
       // The hook's name is known before it starts: its events and its span carry the same one.
-      await this.#invoke(label, 'run', this.#settings.hooks.timeoutMs, () => {
-        if (!runner) throw failure;
-        return startRun(runner);
-      });
+      await this.#invoke(
+        {
+          name: label,
+          timeoutMs: this.#hookTimeoutMs,
+          fn: () => {
+            if (!runner) throw failure;
+            return startRun(runner);
+          },
+        },
+        'run',
+      );
     }
     if (handle) {
-      if (!this.#stop.aborted) events.emit({ type: 'state', state: 'running', command: command.name });
+      if (!this.#stop.signal.aborted) events.emit({ type: 'state', state: 'running', command: command.name });
+      const serving = (this.#o.serving ?? []).map((c) => componentPart(c, this.#hookTimeoutMs, 'run'));
+      for (const part of serving) if (!(await this.#startCalls(part))) break;
       await this.#waitForEnd(handle, runAbort, label);
     }
     const durationMs = clock.now() - start;
@@ -283,6 +274,13 @@ class Run {
     events.emit({ type: 'phase:end', phase: 'run', command: command.name, durationMs, outcome });
   }
 
+  /** Starts one part outside a phase of its own (the serving ones, inside `run`). */
+  async #startCalls(part: Part): Promise<boolean> {
+    for (const call of part.start) if (await this.#invoke(call, part.phases.start)) return false;
+    this.#started.push(part);
+    return true;
+  }
+
   async #waitForEnd(handle: RunHandle, runAbort: AbortController, label: string): Promise<void> {
     type Ending = { kind: 'ended'; error?: unknown } | { kind: 'signal' };
     const ended = handle.ended.then(
@@ -290,71 +288,75 @@ class Run {
       (error: unknown): Ending => ({ kind: 'ended', error: error ?? new Error('rejected without a reason') }),
     );
     const stopped = new Promise<Ending>((resolve) => {
-      if (this.#stop.aborted) resolve({ kind: 'signal' });
-      else this.#stop.addEventListener('abort', () => resolve({ kind: 'signal' }), { once: true });
+      const signal = this.#stop.signal;
+      if (signal.aborted) resolve({ kind: 'signal' });
+      else signal.addEventListener('abort', () => resolve({ kind: 'signal' }), { once: true });
     });
     const first = await Promise.race([ended, stopped]);
     if (first.kind === 'ended') {
       if (first.error !== undefined) this.#errors.push(asHookError(label, 'run', first.error));
     } else {
-      await this.#shutdown(handle, runAbort, ended, label);
+      await this.#drain(handle, runAbort, ended, label);
+      if (!this.#spent.signal.aborted) await this.#shutdownHooks();
     }
+    // The serving parts (the runtime descriptor) stop first, then the run closes.
+    await this.#stopServing();
+    if (this.#spent.signal.aborted) runAbort.abort();
     await handle.close?.();
   }
 
-  /** Drain delay → drain → abort the run → Shutdown hooks, all within the shutdown budget. */
-  async #shutdown(
+  async #stopServing(): Promise<void> {
+    while (this.#started.at(-1)?.phases.start === 'run') {
+      const part = this.#started.pop() as Part;
+      for (const call of part.stop) await this.#invoke(call, 'run');
+    }
+  }
+
+  /** Drain delay → drain → abort the run and wait for it, within the shutdown budget. */
+  async #drain(
     handle: RunHandle,
     runAbort: AbortController,
     ended: Promise<{ kind: string; error?: unknown }>,
     label: string,
   ): Promise<void> {
     const { clock } = this.#o;
-    const budgetMs = this.#settings.shutdown.timeoutMs;
-    const budget = new AbortController();
-    let current = 'the drain delay';
-    const timer = clock.setTimeout(
-      () =>
-        budget.abort(
-          new HookTimeoutError(
-            current,
-            'shutdown',
-            budgetMs,
-            `${current} was still running when the shutdown budget of ${budgetMs} ms ran out`,
-          ),
-        ),
-      budgetMs,
-    );
-    const sequence = (async () => {
-      await this.#phase('drain', async () => {
-        if (handle.drain) {
-          await sleep(clock, this.#settings.shutdown.drainDelayMs, budget.signal);
-          current = `${label} draining`;
-          await handle.drain(budget.signal);
-        }
-        current = label;
-        runAbort.abort();
-        const outcome = await ended;
-        if (outcome.error !== undefined && !isAbortError(outcome.error)) {
-          this.#errors.push(asHookError(label, 'run', outcome.error));
-        }
-      });
-      // A run that ended after the budget was spent: the lifecycle has moved on to PostRun.
-      if (budget.signal.aborted) return;
-      await this.#hooks(
-        'shutdown',
-        hookList([...this.#owners].reverse(), 'shutdown'),
-        // Past the budget no further hook starts and the hanging one is aborted.
-        { continueOnError: true, onHook: (name) => (current = name), until: budget.signal },
-      );
-    })();
-    const spent = new Promise<'spent'>((resolve) => budget.signal.addEventListener('abort', () => resolve('spent')));
-    const result = await Promise.race([sequence.then(() => 'done' as const), spent]);
-    clock.clearTimeout(timer);
-    if (result === 'spent') {
-      this.#errors.push(budget.signal.reason as HookTimeoutError);
+    const spent = this.#spent.signal;
+    await this.#phase('drain', async () => {
+      if (handle.drain) {
+        await sleep(clock, this.#o.settings.shutdown.drainDelayMs, spent);
+        if (this.#spentDuring('the drain delay')) return;
+        await Promise.race([handle.drain(spent), aborted(spent)]);
+        if (this.#spentDuring(`${label} draining`)) return;
+      }
       runAbort.abort();
-    }
+      const outcome = await Promise.race([ended, aborted(spent).then(() => undefined)]);
+      if (this.#spentDuring(label)) return;
+      if (outcome?.error !== undefined && !isAbortError(outcome.error)) {
+        this.#errors.push(asHookError(label, 'run', outcome.error));
+      }
+      // Then the started components that drain (resources), in reverse: after the servers, before Shutdown hooks.
+      for (const part of [...this.#started].reverse()) {
+        if (part.phases.drain !== 'drain') continue;
+        for (const call of part.drain) if (!spent.aborted) await this.#invoke(call, 'drain');
+      }
+    });
+  }
+
+  /** When the budget is spent, names what was still running; true if it is. */
+  #spentDuring(current: string): boolean {
+    if (!this.#spent.signal.aborted) return false;
+    this.#errors.push(this.#budgetError(current, 'shutdown'));
+    return true;
+  }
+
+  #budgetError(name: string, phase: Phase): HookTimeoutError {
+    const ms = this.#budgetMs;
+    return new HookTimeoutError(
+      name,
+      phase,
+      ms,
+      `${name} was still running when the shutdown budget of ${ms} ms ran out`,
+    );
   }
 
   async #phase<T>(phase: Phase, work: () => Promise<T>): Promise<T> {
@@ -379,56 +381,72 @@ class Run {
     return added.some((e) => e instanceof HookTimeoutError) ? 'timeout' : 'failed';
   }
 
+  #around<T>(hook: string, phase: Phase, fn: () => T): T {
+    return this.#arounds.reduceRight<() => T>((inner, around) => () => around(hook, phase, inner), fn)();
+  }
+
   /**
-   * Calls one hook under its deadline; returns its error, already collected.
-   * When `until` aborts (a spent shutdown budget), the hook's signal fires
-   * with its reason and the wait ends; the owner of `until` reports it.
+   * Calls one hook under its deadline and, after a stop signal, the shutdown
+   * budget; returns its error, already collected. A hook called once the
+   * budget is spent (PostRun, the framework's stops) gets an aborted signal
+   * and one turn of the event loop: synchronous cleanup still happens, and
+   * what would need longer is named in its event, not waited for.
    */
-  async #invoke(
-    nameOf: string | (() => string),
-    phase: Phase,
-    timeoutMs: number,
-    fn: (signal: AbortSignal) => unknown,
-    until?: AbortSignal,
-  ): Promise<Error | undefined> {
+  async #invoke(call: Call, phase: Phase): Promise<Error | undefined> {
     const { events, clock, command } = this.#o;
-    const name = (): string => (typeof nameOf === 'string' ? nameOf : nameOf());
+    const { name, timeoutMs } = call;
+    const spent = this.#spent.signal;
+    const late = spent.aborted;
     const abort = new AbortController();
+    if (late) abort.abort(this.#budgetError(name, phase));
     const start = clock.now();
-    events.emit({ type: 'hook:start', phase, hook: name(), command: command.name });
+    events.emit({ type: 'hook:start', phase, hook: name, command: command.name });
     let timer: unknown;
     const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = clock.setTimeout(() => resolve('timeout'), timeoutMs);
+      if (!late) timer = clock.setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    const cancelled = new Promise<'cancelled'>((resolve) =>
-      until?.addEventListener('abort', () => resolve('cancelled'), { once: true }),
-    );
+    let onSpent: (() => void) | undefined;
+    const cut = late
+      ? nextTurn().then(() => 'late' as const)
+      : new Promise<'spent'>((resolve) => {
+          onSpent = () => resolve('spent');
+          spent.addEventListener('abort', onSpent, { once: true });
+        });
     let error: Error | undefined;
-    let reported = false;
+    let collect = true;
     try {
-      const around = this.#context.aroundHook;
       const work = Promise.resolve().then(() =>
-        around ? around(name(), phase, () => fn(abort.signal)) : fn(abort.signal),
+        this.#around(name, phase, () => call.fn({ signal: abort.signal, timeoutMs })),
       );
-      const settled = await Promise.race([work.then(() => 'ok' as const), timedOut, cancelled]);
+      const settled = await Promise.race([work.then(() => 'ok' as const), timedOut, cut]);
       if (settled === 'timeout') {
-        error = new HookTimeoutError(name(), phase, timeoutMs);
+        error = new HookTimeoutError(name, phase, timeoutMs);
         abort.abort(error);
-      } else if (settled === 'cancelled') {
-        error = until?.reason as Error;
-        reported = true;
+      } else if (settled === 'spent') {
+        error = this.#budgetError(name, phase);
         abort.abort(error);
+      } else if (settled === 'late') {
+        const ms = this.#budgetMs;
+        error = new HookTimeoutError(
+          name,
+          phase,
+          ms,
+          `${name} was not waited for: the shutdown budget of ${ms} ms was spent before it started`,
+        );
+        // The budget's own error already fails the run; this one is only reported in its event.
+        collect = false;
       }
     } catch (cause) {
-      error = asHookError(name(), phase, cause);
+      error = asHookError(name, phase, cause);
     } finally {
       clock.clearTimeout(timer);
+      if (onSpent) spent.removeEventListener('abort', onSpent);
     }
-    if (error && !reported) this.#errors.push(error);
+    if (error && collect) this.#errors.push(error);
     events.emit({
       type: 'hook:end',
       phase,
-      hook: name(),
+      hook: name,
       command: command.name,
       durationMs: clock.now() - start,
       outcome: error ? (error instanceof HookTimeoutError ? 'timeout' : 'failed') : 'ok',
@@ -438,9 +456,46 @@ class Run {
   }
 }
 
-/** One phase's hooks of the owners, in the owners' order, each owner's in its `order`. */
-function hookList(owners: readonly HookOwner[], phase: HookPhase): (readonly [HookPlan, object])[] {
-  return owners.flatMap((owner) => owner.hooks[phase].map((hook) => [hook, owner.instance] as const));
+/** A framework component: each method one call named `framework.<name>`, under the hook deadline. */
+function componentPart(component: Component, timeoutMs: number, startPhase: Phase = 'framework'): Part {
+  const calls = (method: 'start' | 'drain' | 'stop'): Call[] =>
+    component[method] ? [{ name: `framework.${component.name}`, timeoutMs, fn: (d) => component[method]?.(d) }] : [];
+  return {
+    start: calls('start'),
+    drain: calls('drain'),
+    stop: calls('stop'),
+    phases: { start: startPhase, drain: 'drain', stop: startPhase === 'run' ? 'run' : 'framework-post' },
+    ...(component.around ? { around: component.around.bind(component) } : {}),
+  };
+}
+
+/** A class's hooks as a component: PreRun starts it, Shutdown drains it, PostRun stops it. */
+function ownerPart(owner: HookOwner, defaultMs: number, alwaysStop: boolean): Part {
+  const calls = (hooks: readonly HookPlan[]): Call[] =>
+    hooks.map((hook) => ({
+      name: hook.name,
+      timeoutMs: hook.timeoutMs ?? defaultMs,
+      fn: ({ signal }) => (owner.instance as Record<string, (s: AbortSignal) => unknown>)[hook.method]?.(signal),
+    }));
+  return {
+    start: calls(owner.hooks.prerun),
+    drain: calls(owner.hooks.shutdown),
+    stop: calls(owner.hooks.postrun),
+    phases: { start: 'prerun', drain: 'shutdown', stop: 'postrun' },
+    alwaysStop,
+  };
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** One turn of the event loop: what a call made past the budget gets. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function asHookError(name: string, phase: Phase, cause: unknown): Error {

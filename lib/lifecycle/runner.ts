@@ -1,19 +1,13 @@
 import type { Container } from 'inversify';
-import type { FrameworkSettings } from '../config/defaults.js';
-import type { AppPlan, CommandPlan } from '../plan/types.js';
-import type { Clock } from './clock.js';
-import type { LifecycleEvents } from './events.js';
+import type { CommandPlan } from '../plan/types.js';
 
-/** What a runner gets to start a command's run. */
+/** What a runner gets to start a command's run; its framework objects come as arguments of its factory. */
 export interface RunContext {
-  readonly plan: AppPlan;
   readonly command: CommandPlan;
   /** The resolved command instance. */
   readonly instance: object;
+  /** The users' classes (controllers, gRPC services) are built from it. */
   readonly container: Container;
-  readonly events: LifecycleEvents;
-  readonly settings: FrameworkSettings;
-  readonly clock: Clock;
   /** Fires when the run must stop: after servers drained, or at once for tasks. */
   readonly signal: AbortSignal;
 }
@@ -33,8 +27,8 @@ export interface RunHandle {
 }
 
 /**
- * The seam between the lifecycle and a server (http, grpc, ctl) or a task.
- * The lifecycle knows runners only through this.
+ * The command's run: a server (http, grpc, ctl) or a task, the last
+ * component to start and the first to drain and stop.
  */
 export interface ServerRunner {
   /** A label for messages, e.g. `http server`. */

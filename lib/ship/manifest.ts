@@ -1,6 +1,6 @@
 import { appVersion } from '../cli/version.js';
 import type { FrameworkSettings } from '../config/defaults.js';
-import { loadConfiguration } from '../config/load.js';
+import { loadConfiguration, stopHooksOf } from '../config/load.js';
 import type { AppPlan, CommandPlan } from '../plan/types.js';
 
 export interface ManifestOptions {
@@ -12,15 +12,23 @@ export interface ManifestOptions {
   binary?: string | undefined;
 }
 
-/** Time after the shutdown budget for PostRun hooks and the telemetry flush, in seconds. */
-export const POST_BUDGET_SECONDS = 5;
+/**
+ * Seconds between the end of the shutdown budget and the kubelet's SIGKILL.
+ * The budget already holds everything the process does after the signal,
+ * PostRun hooks and the telemetry flush included, and ends at its exit; the
+ * kubelet counts from the moment it sent SIGTERM, so the margin covers what
+ * neither clock sees: the signal reaching the process, its exit, and the
+ * container runtime reaping it. A margin of zero would let SIGKILL land on a
+ * process that is exiting on time.
+ */
+export const GRACE_MARGIN_SECONDS = 2;
 
 type Result = { ok: true; manifest: Record<string, unknown> } | { ok: false; error: string };
 
 /**
  * A Deployment for one command. The drain delay and shutdown budget are the
  * configuration as it applies inside Kubernetes (KUBERNETES_SERVICE_HOST
- * set); the grace period covers the budget plus PostRun and flush.
+ * set); the grace period is the budget plus a fixed margin.
  */
 export function renderManifest(plan: AppPlan, options: ManifestOptions, env = process.env): Result {
   const command = plan.commands.get(options.command);
@@ -40,10 +48,12 @@ export function renderManifest(plan: AppPlan, options: ManifestOptions, env = pr
   }
   let settings: FrameworkSettings;
   try {
-    settings = loadConfiguration({
-      ...env,
-      KUBERNETES_SERVICE_HOST: env.KUBERNETES_SERVICE_HOST || 'kubernetes.default.svc',
-    }).settings;
+    const stopHooks = stopHooksOf(plan, command);
+    settings = loadConfiguration(
+      { ...env, KUBERNETES_SERVICE_HOST: env.KUBERNETES_SERVICE_HOST || 'kubernetes.default.svc' },
+      undefined,
+      stopHooks,
+    ).settings;
   } catch (error) {
     return { ok: false, error: (error as Error).message };
   }
@@ -58,7 +68,7 @@ export function renderManifest(plan: AppPlan, options: ManifestOptions, env = pr
   }
   // loadConfiguration refused a drain delay not shorter than the budget.
   const { drainDelayMs, timeoutMs } = settings.shutdown;
-  const needed = Math.ceil(timeoutMs / 1000) + POST_BUDGET_SECONDS;
+  const needed = Math.ceil(timeoutMs / 1000) + GRACE_MARGIN_SECONDS;
   let grace = needed;
   if (options.gracePeriod !== undefined) {
     grace = Number(options.gracePeriod);
@@ -70,7 +80,7 @@ export function renderManifest(plan: AppPlan, options: ManifestOptions, env = pr
     if (grace < needed) {
       return {
         ok: false,
-        error: `terminationGracePeriodSeconds ${grace} cannot fit the shutdown: dionysus.shutdown.timeoutMs is ${timeoutMs} ms (drain delay ${drainDelayMs} ms included) plus ${POST_BUDGET_SECONDS} s for PostRun hooks and the telemetry flush = ${needed} s; raise --grace-period to ${needed} or lower the budget`,
+        error: `terminationGracePeriodSeconds ${grace} cannot fit the shutdown: dionysus.shutdown.timeoutMs is ${timeoutMs} ms (drain delay ${drainDelayMs} ms included) PostRun hooks and the telemetry flush included, plus ${GRACE_MARGIN_SECONDS} s for the process to exit = ${needed} s; raise --grace-period to ${needed} or lower the budget`,
       };
     }
   }

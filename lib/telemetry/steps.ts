@@ -1,192 +1,172 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { Container } from 'inversify';
+import type { Logger as PinoLogger } from 'pino';
 import { readRecord } from '../../decorators/metadata.js';
-import { AppConfig, configToken, requestedConfigKeys } from '../config/app-config.js';
-import { LOG_LEVELS, type LogLevel } from '../config/defaults.js';
+import type { FrameworkSettings } from '../config/defaults.js';
 import { bindConstant } from '../container/container.js';
-import { Health } from '../health/health.js';
-import { dialHost, RuntimeInfo } from '../health/runtime.js';
-import type { LifecycleEvent } from '../lifecycle/events.js';
-import type { FrameworkStep, StepContext } from '../lifecycle/lifecycle.js';
+import type { Health } from '../health/health.js';
+import { dialHost, type RuntimeInfo } from '../health/runtime.js';
+import type { Component } from '../lifecycle/component.js';
+import type { LifecycleEvents } from '../lifecycle/events.js';
 import type { AdminServer } from './admin.js';
-import type { LoggerHandle } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { requestFields } from './request-context.js';
-import { Logger, TRACING_ON } from './tokens.js';
+import { Logger } from './tokens.js';
 import type { Tracing } from './tracing.js';
 
 export interface TelemetryOptions {
+  readonly app: string;
+  /** The @Main class: its `telemetry` options (instrumentations) go to the SDK. */
+  readonly main: Function;
+  readonly command: string;
+  /** The version `app --version` prints, for spans. */
+  readonly version: () => string | undefined;
+  /** A server logs to stdout and serves /metrics; a task logs to stderr (its stdout is its own output). */
+  readonly server: boolean;
+  /** Loaded and validated before anything starts. */
+  readonly settings: Pick<FrameworkSettings, 'log' | 'admin' | 'tracing'>;
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: NodeJS.WritableStream;
-  /** Where a task's log lines go: its stdout is its own output (`app report --format json | jq`). */
   readonly stderr: NodeJS.WritableStream;
-  /** Programmatic settings, merged over configuration (tests, embedding). */
-  readonly overrides?: unknown;
+  readonly events: LifecycleEvents;
+  /** Where users' classes find the Logger, Metrics and prom-client's Registry. */
+  readonly container: Container;
   /** Turns tracing on with this exporter instead of OTLP/HTTP. */
   readonly spanExporter?: SpanExporter;
 }
 
-/** The post steps' order: spans first (they describe the rest), logs last. */
-export const POST_ORDER = ['tracing', 'metrics', 'http', 'health', 'logger'];
+/** What servers observe requests through: telemetry implements it. */
+export interface Observer {
+  readonly logger: PinoLogger;
+  /** Request and call metrics; only servers have them. */
+  readonly metrics: Metrics | undefined;
+  /** Whether requests get spans. */
+  readonly tracing: boolean;
+}
+
+export interface Telemetry {
+  readonly observer: Observer;
+  /** In start order: logger → tracing → metrics (the admin server; it needs the health checks to time them). */
+  readonly logger: Component;
+  readonly tracing: Component;
+  metrics(health: Health, runtime: RuntimeInfo | undefined): Component;
+}
 
 /**
- * The framework steps every command gets: logger → config → tracing →
- * metrics. Each loads its libraries only when it starts, so `--help` and the
- * probes load none of them.
+ * The logger, tracing and metrics of one command. The logger and a server's
+ * metrics exist before the first component starts, so they see every event
+ * from the first one; each library loads only when a command runs, so
+ * `--help` and the probes load none of them.
  */
-export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
-  let log: LoggerHandle | undefined;
+export function createTelemetry(options: TelemetryOptions): Telemetry {
+  const { settings, events, container } = options;
+  const { createLogger, logLifecycle } = require('./logger.js') as typeof import('./logger.js');
   // Every line logged while a request is handled carries its id; with tracing on, the trace ids too.
   let mixin: () => object = requestFields;
-  let tracing: Tracing | undefined;
-  let admin: AdminServer | undefined;
-  let failed = false;
-  /** Hooks that ended before the metrics step (logger, config, tracing): replayed into its histogram. */
-  let earlyHooks: LifecycleEvent[] | undefined = [];
+  const log = createLogger({
+    app: options.app,
+    command: options.command,
+    level: settings.log.level,
+    // Servers log to stdout, as collectors expect; a task (no server) keeps stdout for what it prints.
+    stream: options.server ? options.stdout : options.stderr,
+    mixin: () => mixin(),
+    flushIntervalMs: settings.log.flushIntervalMs,
+  });
+  const tracingOn = Boolean(options.spanExporter) || tracingEnabled(options.env, settings.tracing.enabled);
+  const labels = { app: options.app, command: options.command };
+  // A task serves no /metrics: no histogram to fill, and prom-client (~30 ms) loads only if the app asks for it.
+  const metrics = options.server ? newMetrics(labels) : undefined;
+  if (metrics) events.on((event) => metrics.observe(event));
 
-  const logger: FrameworkStep = {
+  const logger: Component = {
     name: 'logger',
-    start(context) {
-      const { createLogger, logLifecycle } = require('./logger.js') as typeof import('./logger.js');
-      const fromEnv = options.env.LOG_LEVEL as LogLevel | undefined;
-      log = createLogger({
-        app: context.plan.name,
-        command: context.command.name,
-        // The config step validates LOG_LEVEL; until then a bad value falls back to the default.
-        level: fromEnv && LOG_LEVELS.includes(fromEnv) ? fromEnv : context.settings.log.level,
-        // Servers log to stdout, as collectors expect; a task (no server) keeps stdout for what it prints.
-        stream: context.command.server ? options.stdout : options.stderr,
-        mixin: () => mixin(),
-        flushIntervalMs: context.settings.log.flushIntervalMs,
-      });
-      const handle = log;
-      context.events.on(untilConfigured(logLifecycle(handle.logger)));
-      context.events.on((event) => {
-        if (event.type === 'hook:end' && event.outcome !== 'ok') failed = true;
-        if (event.type === 'hook:end') earlyHooks?.push(event);
-        // The launcher may exit right after this event: write what is buffered now.
-        if (event.type === 'exit') handle.flush();
-      });
-      bindConstant(context.container, Logger, handle.logger as unknown as Logger);
+    start() {
+      events.on(logLifecycle(log.logger));
+      // The launcher may exit right after this event: write what is buffered now.
+      events.on((event) => event.type === 'exit' && log.flush());
+      bindConstant(container, Logger, log.logger as unknown as Logger);
     },
     stop() {
-      log?.close();
+      log.close();
     },
   };
 
-  const config: FrameworkStep = {
-    name: 'config',
-    start(context) {
-      const { loadConfiguration } = require('../config/load.js') as typeof import('../config/load.js');
-      const loaded = loadConfiguration(options.env, options.overrides);
-      context.settings = loaded.settings;
-      if (log) {
-        log.logger.level = loaded.settings.log.level;
-        log.setFlushInterval(loaded.settings.log.flushIntervalMs);
-      }
-      const appConfig = new AppConfig(loaded.values, loaded.sourceOf);
-      bindConstant(context.container, AppConfig, appConfig);
-      for (const key of requestedConfigKeys()) bindConfigKey(context, appConfig, key);
-    },
-  };
-
-  const tracingStep: FrameworkStep = {
+  let active: Tracing | undefined;
+  let failed = false;
+  const tracing: Component = {
     name: 'tracing',
-    start(context) {
-      if (!options.spanExporter && !tracingEnabled(options.env, context.settings.tracing.enabled)) return;
+    start() {
+      if (!tracingOn) return;
       const { Tracing, activeTraceIds } = require('./tracing.js') as typeof import('./tracing.js');
-      const { appVersion } = require('../cli/version.js') as typeof import('../cli/version.js');
-      const active = new Tracing({
-        app: context.plan.name,
-        // The version `app --version` prints: declared on @Main, else the app's package.json.
-        version: appVersion(context.plan.version),
-        command: context.command.name,
-        instrumentations: readRecord(context.plan.main)?.main?.telemetry?.instrumentations ?? [],
+      const started = new Tracing({
+        app: options.app,
+        version: options.version(),
+        command: options.command,
+        instrumentations: readRecord(options.main)?.main?.telemetry?.instrumentations ?? [],
         env: options.env,
         ...(options.spanExporter ? { exporter: options.spanExporter } : {}),
       });
-      tracing = active;
-      context.aroundHook = (hook, phase, fn) => active.aroundHook(hook, phase, fn);
-      context.events.on((event) => active.observe(event));
+      active = started;
+      events.on((event) => {
+        if (event.type === 'hook:end' && event.outcome !== 'ok') failed = true;
+        started.observe(event);
+      });
       mixin = () => ({ ...requestFields(), ...activeTraceIds() });
-      bindConstant(context.container, TRACING_ON, true);
     },
+    around: (hook, phase, fn) => (active ? active.aroundHook(hook, phase, fn) : fn()),
+    // The flush of spans: it stops after every later component, within the shutdown budget after a signal.
     async stop() {
-      await tracing?.close(failed);
+      await active?.close(failed);
     },
   };
 
-  const metrics: FrameworkStep = {
-    name: 'metrics',
-    async start(context) {
-      const labels = { app: context.plan.name, command: context.command.name };
-      const early = earlyHooks ?? [];
-      earlyHooks = undefined;
-      if (!context.command.server) {
-        // A task serves no /metrics; prom-client (~30 ms) loads only if the app already uses it.
-        if (promClientLoaded()) bindMetrics(context, () => newMetrics(labels));
-        return;
-      }
-      const instance = newMetrics(labels);
-      for (const event of early) instance.observe(event);
-      context.events.on((event) => instance.observe(event));
-      if (context.container.isBound(Health)) {
-        context.container.get(Health).onCheck((probe, result) => {
-          instance.healthCheckDuration.observe(
+  const metricsComponent = (health: Health, runtime: RuntimeInfo | undefined): Component => {
+    let admin: AdminServer | undefined;
+    return {
+      name: 'metrics',
+      async start() {
+        if (!metrics) {
+          if (promClientLoaded()) bindMetrics(container, () => newMetrics(labels));
+          return;
+        }
+        health.onCheck((probe, result) => {
+          metrics.healthCheckDuration.observe(
             { probe, check: result.name, status: result.status },
             result.durationMs / 1000,
           );
         });
-      }
-      bindMetrics(context, () => instance);
-      const { AdminServer } = require('./admin.js') as typeof import('./admin.js');
-      const settings = context.settings.admin;
-      const events = context.events;
-      admin = new AdminServer(instance.registry, {
-        minIntervalMs: settings.minIntervalMs,
-        profiles: {
-          ...settings.profiles,
-          controlToken: settings.controlToken,
-          app: context.plan.name,
-          stopping: () => events.state === 'stopping' || events.state === 'stopped',
-          log: (level, fields, message) => log?.logger[level](fields, message),
-        },
-      });
-      await admin.listen(context.settings.admin.port, context.settings.admin.host);
-      bindConstant(context.container, AdminServer, admin);
-      if (context.container.isBound(RuntimeInfo))
-        context.container
-          .get(RuntimeInfo)
-          .set('admin', { host: dialHost(context.settings.admin.host), port: admin.port as number });
-      log?.logger.info(
-        { admin: { host: context.settings.admin.host, port: admin.port } },
-        `admin server listening on ${context.settings.admin.host}:${admin.port} (GET /metrics)`,
-      );
-    },
-    async stop() {
-      await admin?.close();
-    },
+        bindMetrics(container, () => metrics);
+        const { AdminServer } = require('./admin.js') as typeof import('./admin.js');
+        const { host, port, minIntervalMs, profiles, controlToken } = settings.admin;
+        admin = new AdminServer(metrics.registry, {
+          minIntervalMs,
+          profiles: {
+            ...profiles,
+            controlToken,
+            app: options.app,
+            stopping: () => events.state === 'stopping' || events.state === 'stopped',
+            log: (level, fields, message) => log.logger[level](fields, message),
+          },
+        });
+        await admin.listen(port, host);
+        bindConstant(container, AdminServer, admin);
+        runtime?.set('admin', { host: dialHost(host), port: admin.port as number });
+        log.logger.info(
+          { admin: { host, port: admin.port } },
+          `admin server listening on ${host}:${admin.port} (GET /metrics)`,
+        );
+      },
+      async stop() {
+        await admin?.close();
+      },
+    };
   };
 
-  return [logger, config, tracingStep, metrics];
-}
-
-/**
- * Holds the events that come before the configuration is loaded (the logger
- * step's own, the config step's) and passes them on once it is, so that a
- * level set in a config file applies from the first line: the logger starts
- * before the config step and knows only LOG_LEVEL. When configuration fails,
- * they pass at the level the logger started with.
- */
-function untilConfigured(listener: (event: LifecycleEvent) => void): (event: LifecycleEvent) => void {
-  let held: LifecycleEvent[] | undefined = [];
-  return (event) => {
-    if (!held) return listener(event);
-    held.push(event);
-    const configured = event.type === 'hook:end' && event.hook === 'framework.config';
-    if (!configured && event.type !== 'exit') return;
-    const events = held;
-    held = undefined;
-    for (const e of events) listener(e);
+  return {
+    observer: { logger: log.logger, metrics, tracing: tracingOn },
+    logger,
+    tracing,
+    metrics: metricsComponent,
   };
 }
 
@@ -205,13 +185,6 @@ export function tracingEnabled(env: NodeJS.ProcessEnv, configured: boolean): boo
   );
 }
 
-function bindConfigKey(context: StepContext, config: AppConfig, key: string): void {
-  const token = configToken(key);
-  if (context.container.isBound(token)) context.container.unbind(token);
-  // A key nobody set fails when a class asks for it, naming the key.
-  context.container.bind(token).toDynamicValue(() => config.get(key));
-}
-
 /** Whether the app already loaded prom-client (a single executable has no module cache: then it is not). */
 function promClientLoaded(): boolean {
   return Object.keys(require.cache ?? {}).some((path) => /[\\/]node_modules[\\/]prom-client[\\/]/.test(path));
@@ -223,12 +196,12 @@ function newMetrics(labels: { app: string; command: string }): Metrics {
 }
 
 /** Binds the Metrics class and prom-client's Registry (for users' own metrics) to one lazily built instance. */
-function bindMetrics(context: StepContext, build: () => Metrics): void {
+function bindMetrics(container: Container, build: () => Metrics): void {
   const { Metrics } = require('./metrics.js') as typeof import('./metrics.js');
   const { Registry } = require('prom-client') as typeof import('prom-client');
   let instance: Metrics | undefined;
   const get = (): Metrics => (instance ??= build());
-  for (const id of [Metrics, Registry]) if (context.container.isBound(id)) context.container.unbind(id);
-  context.container.bind(Metrics).toDynamicValue(get);
-  context.container.bind(Registry).toDynamicValue(() => get().registry);
+  for (const id of [Metrics, Registry]) if (container.isBound(id)) container.unbind(id);
+  container.bind(Metrics).toDynamicValue(get);
+  container.bind(Registry).toDynamicValue(() => get().registry);
 }

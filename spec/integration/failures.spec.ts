@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { expect } from 'chai';
-import { fixture, killChildren, node, SAMPLE, stackLines } from './child.js';
+import { type Exit, fixture, killChildren, node, SAMPLE, stackLines } from './child.js';
 
 /** How often `text` occurs in `within`. */
 function occurrences(within: string, text: string): number {
@@ -22,17 +22,36 @@ describe('a failing app as a process', () => {
   describe('a Shutdown hook that never settles', () => {
     const HANG = fixture('hanging-shutdown');
 
-    it('is cut off by the shutdown budget: exit 1 naming the hook, PostRun still runs', async () => {
-      const child = node(HANG, ['hang'], { env: { FIXTURE_SHUTDOWN_TIMEOUT_MS: '300' } });
+    /** Runs `command` with a shutdown budget of `budgetMs`, sends SIGTERM once it waits; the exit and the ms it took. */
+    async function stopWithin(command: string, budgetMs: number): Promise<{ exit: Exit; elapsed: number }> {
+      const child = node(HANG, [command], { env: { FIXTURE_SHUTDOWN_TIMEOUT_MS: String(budgetMs) } });
       await child.waitForLine('waiting');
       const sent = performance.now();
       child.signal('SIGTERM');
       const exit = await child.waitForExit(5_000);
-      const elapsed = performance.now() - sent;
+      return { exit, elapsed: performance.now() - sent };
+    }
+
+    it('is cut off by the shutdown budget: exit 1 naming the hook, PostRun still runs', async () => {
+      const { exit, elapsed } = await stopWithin('hang', 300);
       expect(exit.code).to.equal(1);
       expect(exit.stderr).to.include('HangCommand.closeForever').and.to.include('shutdown budget');
       expect(exit.lines).to.deep.equal(['waiting', 'shutdown hanging', 'command postrun', 'main postrun']);
       expect(elapsed, 'waits out the 300 ms budget, then stops').to.be.within(250, 3_000);
+    });
+
+    it('a hung PostRun hook after SIGTERM is cut off inside the same budget: exit 1 naming the hook', async () => {
+      // The hook's own deadline (the default 15 s) is far past the budget: the budget is what ends it.
+      const { exit, elapsed } = await stopWithin('hang-postrun', 600);
+      expect(exit.code).to.equal(1);
+      expect(exit.lines).to.deep.equal(['waiting', 'shutdown done', 'postrun hanging', 'main postrun']);
+      expect(exit.stderr).to.include(
+        'HangPostRunCommand.releaseForever was still running when the shutdown budget of 600 ms ran out',
+      );
+      const failed = logRecords(exit.stderr).find((line) => line.hook === 'HangPostRunCommand.releaseForever');
+      expect(failed).to.include({ level: 'error', phase: 'postrun', outcome: 'timeout' });
+      // Counted from the signal: the whole stop, PostRun included, ends with the budget.
+      expect(elapsed, 'exits once the 600 ms budget is spent').to.be.within(550, 2_000);
     });
 
     const forced = [

@@ -122,14 +122,14 @@ describe('app manifest', () => {
   });
 
   for (const command of SERVERS) {
-    it(`prints a valid apps/v1 Deployment for ${command} with the Kubernetes defaults: 5 s drain in a 25 s budget, 30 s grace`, async () => {
+    it(`prints a valid apps/v1 Deployment for ${command} with the Kubernetes defaults: 5 s drain in a 25 s budget, 27 s grace (the budget plus a 2 s margin)`, async () => {
       const m = await deployment([command]);
       await validateDeployment(m);
       expect([m.apiVersion, m.kind]).to.deep.equal(['apps/v1', 'Deployment']);
       const container = containerOf(m);
       expect(container.command).to.deep.equal(['/app/app']);
       expect(container.args).to.deep.equal([command]);
-      expect(m.spec.template.spec.terminationGracePeriodSeconds).to.equal(30);
+      expect(m.spec.template.spec.terminationGracePeriodSeconds).to.equal(27);
       expect(m.spec.template.metadata.annotations).to.include({
         'dionysus.dev/drain-delay-ms': '5000',
         'dionysus.dev/shutdown-budget-ms': '25000',
@@ -156,10 +156,10 @@ describe('app manifest', () => {
     expect(String(error)).to.match(/replicas/);
   });
 
-  it('follows the configured budget: 40 s with an 8 s drain delay gives a 45 s grace period', async () => {
+  it('follows the configured budget: 40 s with an 8 s drain delay gives a 42 s grace period', async () => {
     const m = await deployment(['http'], shutdown(40_000, 8_000));
     await validateDeployment(m);
-    expect(m.spec.template.spec.terminationGracePeriodSeconds).to.equal(45);
+    expect(m.spec.template.spec.terminationGracePeriodSeconds).to.equal(42);
     expect(m.spec.template.metadata.annotations).to.include({
       'dionysus.dev/drain-delay-ms': '8000',
       'dionysus.dev/shutdown-budget-ms': '40000',
@@ -224,7 +224,20 @@ describe('app manifest', () => {
     expect(exit.stdout).to.equal('');
     expect(exit.stderr).to.include('terminationGracePeriodSeconds 10 cannot fit the shutdown');
     expect(exit.stderr).to.include('25000 ms');
-    expect(exit.stderr).to.include('= 30 s; raise --grace-period to 30');
+    expect(exit.stderr).to.include('= 27 s; raise --grace-period to 27');
+  });
+
+  it('refuses a hook deadline that cannot fit in the shutdown budget, naming the setting', async () => {
+    // Inside Kubernetes the 5 s drain delay leaves 20 s of the default 25 s budget for the hooks.
+    const exit = await manifest(['http'], {
+      NODE_CONFIG: JSON.stringify({ dionysus: { hooks: { timeoutMs: 21_000 } } }),
+    });
+    expect(exit.code).to.equal(1);
+    expect(exit.stdout).to.equal('');
+    expect(exit.stderr).to.include(
+      'dionysus.hooks.timeoutMs (21000 ms, from $NODE_CONFIG) cannot fit in the shutdown budget',
+    );
+    expect(exit.stderr).to.include('leaves 20000 ms after the drain delay of 5000 ms');
   });
 
   it('refuses a drain delay that is not shorter than the budget', async () => {

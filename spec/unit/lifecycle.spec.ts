@@ -429,21 +429,27 @@ describe('lifecycle', () => {
     it('runs no more Shutdown hooks once the shutdown budget is spent, and aborts the hanging one', async () => {
       const clock = new FakeClock();
       const fake = new FakeSignals();
-      script['WorkCommand.run'] = (s) => aborted(s);
+      // The run takes 200 ms to stop: the hook's own 400 ms fit in the budget, what is left of it does not.
+      script['WorkCommand.run'] = async (s) => {
+        await aborted(s);
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, 200));
+      };
       script['WorkCommand.stop'] = () => never();
       const watch = new EventWatch();
       const running = runCommand(LifeApp, ['work'], {
         clock,
         signals: fake,
-        settings: { shutdown: { timeoutMs: 500 }, hooks: { timeoutMs: 2_000 } },
+        settings: { shutdown: { timeoutMs: 500 }, hooks: { timeoutMs: 400 } },
         onEvent: (e) => {
           watch.onEvent(e);
           signalWhenRunning(fake)(e);
         },
       });
 
+      await watch.when((e) => e.type === 'signal');
+      await clock.advance(200);
       await watch.started('WorkCommand.stop');
-      await clock.advance(500);
+      await clock.advance(300);
       const result = await running;
       expect(signals['WorkCommand.stop']?.aborted).to.equal(true);
       // The hanging hook's own deadline passes after the run has exited.
