@@ -85,6 +85,7 @@ export async function runCommand(
         (require('./ctl/runner.js') as typeof import('./ctl/runner.js')).ctlRunner({ ...health, runtime, settings });
     }
   }
+  if (loaded.config) components.push(telemetry.spans);
   return runLifecycle({
     plan,
     command,

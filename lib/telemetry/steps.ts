@@ -50,6 +50,8 @@ export interface Telemetry {
   readonly logger: Component;
   readonly tracing: Component;
   metrics(health: Health, runtime: RuntimeInfo | undefined): Component;
+  /** The span flush: last in the list, so the first framework part to stop. */
+  readonly spans: Component;
 }
 
 /**
@@ -114,7 +116,11 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       mixin = () => ({ ...requestFields(), ...activeTraceIds() });
     },
     around: (hook, phase, fn) => (active ? active.aroundHook(hook, phase, fn) : fn()),
-    // The flush of spans: it stops after every later component, within the shutdown budget after a signal.
+  };
+  // The flush of spans, listed after the framework's other parts so it is the first of them to stop (the
+  // spans describe the rest); after a signal it runs within the shutdown budget like every stop.
+  const spans: Component = {
+    name: 'tracing',
     async stop() {
       await active?.close(failed);
     },
@@ -167,6 +173,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     logger,
     tracing,
     metrics: metricsComponent,
+    spans,
   };
 }
 
