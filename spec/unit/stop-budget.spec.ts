@@ -1,3 +1,4 @@
+import { context, propagation, trace } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
@@ -51,8 +52,15 @@ class BudgetApp {
 
 /** An exporter whose exports never complete: a collector that stopped answering. */
 class HangingExporter implements SpanExporter {
-  export(_spans: ReadableSpan[], _done: (result: ExportResult) => void): void {}
+  readonly #pending: ((result: ExportResult) => void)[] = [];
+  export(_spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.#pending.push(done);
+  }
   async shutdown(): Promise<void> {}
+  /** Answers every export: the abandoned flush can end. */
+  release(): void {
+    for (const done of this.#pending.splice(0)) done({ code: 0 });
+  }
 }
 
 function wait(clock: FakeClock, ms: number): () => Promise<void> {
@@ -132,14 +140,25 @@ describe('the shutdown budget, from the first signal to the exit', () => {
   it('counts the telemetry flush in the budget: a hung span export is named and the run exits 1 at the budget', async () => {
     const clock = new FakeClock();
     script['ServeCommand.run'] = (signal) => aborted(signal);
-    const { running, watch } = serve(clock, { spanExporter: new HangingExporter() });
-
-    await watch.when((e) => e.type === 'hook:start' && e.hook === 'framework.tracing' && e.phase === 'framework-post');
-    const { result, error } = await exitsWhenSpent(clock, watch, running, 500);
-    expect(error).to.include({ hook: 'framework.tracing', phase: 'framework-post', timeoutMs: 500 });
-    expect(error?.message).to.include('shutdown budget of 500 ms ran out');
-    // The logger, which stops after tracing, still says it.
-    expect(result.stderr).to.include('framework.tracing was still running when the shutdown budget');
+    const exporter = new HangingExporter();
+    const { running, watch } = serve(clock, { spanExporter: exporter });
+    try {
+      await watch.when(
+        (e) => e.type === 'hook:start' && e.hook === 'framework.tracing' && e.phase === 'framework-post',
+      );
+      const { result, error } = await exitsWhenSpent(clock, watch, running, 500);
+      expect(error).to.include({ hook: 'framework.tracing', phase: 'framework-post', timeoutMs: 500 });
+      expect(error?.message).to.include('shutdown budget of 500 ms ran out');
+      // The logger, which stops after tracing, still says it.
+      expect(result.stderr).to.include('framework.tracing was still running when the shutdown budget');
+    } finally {
+      // A process would have exited; in-process, let the abandoned flush end and release the SDK's globals.
+      exporter.release();
+      await new Promise((resolve) => setImmediate(resolve));
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    }
   });
 
   it('bounds PostRun of a run that ends by itself by the hook deadlines only, as there was no signal', async () => {
