@@ -121,7 +121,11 @@ export interface FrameworkSettings {
    */
   runtimeDir: string;
   hooks: {
-    /** Deadline of a PreRun/PostRun/Shutdown hook without its own `timeoutMs`. @default 15000 */
+    /**
+     * Deadline of a PreRun/PostRun/Shutdown hook without its own `timeoutMs`. After a signal a
+     * hook also ends with the shutdown budget; set here, it must fit in what the budget leaves
+     * after the drain delay. @default 15000
+     */
     timeoutMs: number;
   };
   shutdown: {
@@ -130,7 +134,11 @@ export interface FrameworkSettings {
      * routing first. @default 5000 inside Kubernetes (KUBERNETES_SERVICE_HOST set), else 0
      */
     drainDelayMs: number;
-    /** Budget from the stop signal to the end of the Shutdown hooks; past it the stop is forced. @default 25000 */
+    /**
+     * Budget from the first stop signal to the exit: drain delay, drain, Shutdown and PostRun
+     * hooks, telemetry flush; past it the stop is forced, what still runs is named, and the
+     * exit code is 1. @default 25000
+     */
     timeoutMs: number;
   };
 }

@@ -80,7 +80,7 @@ export function renderManifest(plan: AppPlan, options: ManifestOptions, env = pr
     if (grace < needed) {
       return {
         ok: false,
-        error: `terminationGracePeriodSeconds ${grace} cannot fit the shutdown: dionysus.shutdown.timeoutMs is ${timeoutMs} ms (drain delay ${drainDelayMs} ms included) PostRun hooks and the telemetry flush included, plus ${GRACE_MARGIN_SECONDS} s for the process to exit = ${needed} s; raise --grace-period to ${needed} or lower the budget`,
+        error: `terminationGracePeriodSeconds ${grace} cannot fit the shutdown: dionysus.shutdown.timeoutMs is ${timeoutMs} ms (drain delay ${drainDelayMs} ms, PostRun hooks and the telemetry flush included) plus ${GRACE_MARGIN_SECONDS} s for the process to exit = ${needed} s; raise --grace-period to ${needed} or lower the budget`,
       };
     }
   }
