@@ -130,7 +130,11 @@ class Run {
       const resolved = await this.#resolve();
       if (resolved) {
         const [owners, instance] = resolved;
-        const parts = owners.map((owner) => ownerPart(owner, this.#hookTimeoutMs, true));
+        const { plan, command } = this.#o;
+        // Main's and the command's PostRun hooks run even when their PreRun did not (as they always have).
+        const app = (owner: HookOwner): boolean =>
+          owner.instance instanceof plan.main || owner.instance instanceof command.cls;
+        const parts = owners.map((owner) => ownerPart(owner, this.#hookTimeoutMs, app(owner)));
         const ready = await this.#startAll(parts, 'prerun', false);
         if (ready && !this.#stop.signal.aborted) await this.#runAndWait(instance);
       }
