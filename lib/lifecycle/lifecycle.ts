@@ -2,10 +2,11 @@ import type { Container } from 'inversify';
 import type { FrameworkSettings } from '../config/defaults.js';
 import { type HookOwner, resolveOwners } from '../container/owners.js';
 import { HookError, HookTimeoutError, isAbortError } from '../errors.js';
-import type { AppPlan, CommandPlan, HookPlan } from '../plan/types.js';
+import type { AppPlan, CommandPlan } from '../plan/types.js';
 import { type Clock, sleep } from './clock.js';
-import type { Component, Deadline } from './component.js';
+import type { Component } from './component.js';
 import type { LifecycleEvents, Outcome, Phase } from './events.js';
+import { type Call, componentPart, ownerPart, type Part } from './parts.js';
 import type { RunHandle, ServerRunner } from './runner.js';
 import { SIGNAL_NUMBERS, type SignalSource, type StopSignal } from './signals.js';
 
@@ -65,24 +66,6 @@ export async function runLifecycle(options: LifecycleOptions): Promise<number> {
   unsubscribe();
   events.emit({ type: 'exit', command: command.name, code, durationMs: clock.now() - started, errors });
   return code;
-}
-
-/** One call of a component: a framework step, a user hook. */
-interface Call {
-  readonly name: string;
-  readonly timeoutMs: number;
-  fn(deadline: Deadline): unknown;
-}
-
-/** A component as the lifecycle runs it: its calls per pass, and the phase each pass reports. */
-interface Part {
-  readonly start: readonly Call[];
-  readonly drain: readonly Call[];
-  readonly stop: readonly Call[];
-  readonly phases: { readonly start: Phase; readonly drain: Phase; readonly stop: Phase };
-  readonly around?: Component['around'];
-  /** PostRun even when its PreRun did not run or failed: Main's and the command's hooks, as always. */
-  readonly alwaysStop?: boolean;
 }
 
 /** One run's state; split from runLifecycle so each phase reads as a method. */
@@ -458,36 +441,6 @@ class Run {
     });
     return error;
   }
-}
-
-/** A framework component: each method one call named `framework.<name>`, under the hook deadline. */
-function componentPart(component: Component, timeoutMs: number, startPhase: Phase = 'framework'): Part {
-  const calls = (method: 'start' | 'drain' | 'stop'): Call[] =>
-    component[method] ? [{ name: `framework.${component.name}`, timeoutMs, fn: (d) => component[method]?.(d) }] : [];
-  return {
-    start: calls('start'),
-    drain: calls('drain'),
-    stop: calls('stop'),
-    phases: { start: startPhase, drain: 'drain', stop: startPhase === 'run' ? 'run' : 'framework-post' },
-    ...(component.around ? { around: component.around.bind(component) } : {}),
-  };
-}
-
-/** A class's hooks as a component: PreRun starts it, Shutdown drains it, PostRun stops it. */
-function ownerPart(owner: HookOwner, defaultMs: number, alwaysStop: boolean): Part {
-  const calls = (hooks: readonly HookPlan[]): Call[] =>
-    hooks.map((hook) => ({
-      name: hook.name,
-      timeoutMs: hook.timeoutMs ?? defaultMs,
-      fn: ({ signal }) => (owner.instance as Record<string, (s: AbortSignal) => unknown>)[hook.method]?.(signal),
-    }));
-  return {
-    start: calls(owner.hooks.prerun),
-    drain: calls(owner.hooks.shutdown),
-    stop: calls(owner.hooks.postrun),
-    phases: { start: 'prerun', drain: 'shutdown', stop: 'postrun' },
-    alwaysStop,
-  };
 }
 
 function aborted(signal: AbortSignal): Promise<void> {
