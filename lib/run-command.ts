@@ -5,6 +5,7 @@
  * loads this module only when a command runs, so `--help` and usage errors
  * never load the lifecycle, health or telemetry code.
  */
+import type { Container } from 'inversify';
 import type { ExecuteOptions } from './app.js';
 import type { Io } from './cli/cli.js';
 import { AppConfig, configToken, requestedConfigKeys } from './config/app-config.js';
@@ -14,10 +15,10 @@ import { mergeDeep } from './config/validate.js';
 import { bindConstant, createAppContainer } from './container/container.js';
 import { createHealth } from './health/step.js';
 import { IN_MEMORY } from './http/in-memory.js';
-import { systemClock } from './lifecycle/clock.js';
+import { type Clock, systemClock } from './lifecycle/clock.js';
 import type { Component } from './lifecycle/component.js';
 import { LifecycleEvents } from './lifecycle/events.js';
-import { runLifecycle } from './lifecycle/lifecycle.js';
+import { type Composition, runLifecycle } from './lifecycle/lifecycle.js';
 import { stderrReporter } from './lifecycle/reporter.js';
 import type { ServerRunner } from './lifecycle/runner.js';
 import { processSignals } from './lifecycle/signals.js';
@@ -40,6 +41,31 @@ export async function runCommand(
   bindConstant(container, LifecycleEvents, events);
   const clock = options.clock ?? systemClock;
   const env = options.env ?? process.env;
+  return runLifecycle({
+    plan,
+    command,
+    container,
+    events,
+    clock,
+    signals: options.signals ?? processSignals,
+    compose: () => compose({ plan, command, options, io, container, events, clock, env }),
+    optionValues: values,
+  });
+}
+
+interface Parts {
+  readonly plan: AppPlan;
+  readonly command: CommandPlan;
+  readonly options: ExecuteOptions;
+  readonly io: Io;
+  readonly container: Container;
+  readonly events: LifecycleEvents;
+  readonly clock: Clock;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Loads the settings once, builds each part with what it needs, and lists them in start order. */
+function compose({ plan, command, options, io, container, events, clock, env }: Parts): Composition {
   const stopHooks = stopHooksOf(plan, command);
   const loaded = load(env, options.settings, stopHooks);
   const settings = loaded.config?.settings ?? fallbackSettings(env, options.settings);
@@ -86,19 +112,7 @@ export async function runCommand(
     }
   }
   if (loaded.config) components.push(telemetry.spans);
-  return runLifecycle({
-    plan,
-    command,
-    container,
-    events,
-    clock,
-    signals: options.signals ?? processSignals,
-    settings,
-    components,
-    serving,
-    runner,
-    optionValues: values,
-  });
+  return { settings, components, serving, runner };
 }
 
 type Loaded = { config: LoadedConfig; error?: undefined } | { config?: undefined; error: Error };
@@ -123,7 +137,7 @@ function fallbackSettings(env: NodeJS.ProcessEnv, overrides: unknown): Framework
  * `@Config(key)` values); a configuration that failed to load fails here, so
  * the logger reports it as the step `framework.config`.
  */
-function configComponent(container: import('inversify').Container, loaded: Loaded): Component {
+function configComponent(container: Container, loaded: Loaded): Component {
   return {
     name: 'config',
     start() {

@@ -10,13 +10,8 @@ import { type Call, componentPart, ownerPart, type Part } from './parts.js';
 import type { RunHandle, ServerRunner } from './runner.js';
 import { SIGNAL_NUMBERS, type SignalSource, type StopSignal } from './signals.js';
 
-export interface LifecycleOptions {
-  readonly plan: AppPlan;
-  readonly command: CommandPlan;
-  readonly container: Container;
-  readonly events: LifecycleEvents;
-  readonly clock: Clock;
-  readonly signals: SignalSource;
+/** The command's parts, built by the composition root once the lifecycle listens for signals. */
+export interface Composition {
   /** Loaded and validated before the run: only the hook deadlines and the shutdown budget are read here. */
   readonly settings: Pick<FrameworkSettings, 'hooks' | 'shutdown'>;
   /** The framework's parts, in start order (phase `framework`); they stop in reverse (`framework-post`). */
@@ -25,9 +20,26 @@ export interface LifecycleOptions {
   readonly serving?: readonly Component[];
   /** Loaded on demand, so a task never loads a server. */
   readonly runner: () => Promise<ServerRunner> | ServerRunner;
+}
+
+export interface LifecycleOptions {
+  readonly plan: AppPlan;
+  readonly command: CommandPlan;
+  readonly container: Container;
+  readonly events: LifecycleEvents;
+  readonly clock: Clock;
+  readonly signals: SignalSource;
+  /**
+   * Builds the parts (loading configuration and the libraries they need), called
+   * once the stop signals are handled: a signal while it runs is a clean stop,
+   * not the default action that kills the process.
+   */
+  readonly compose: () => Composition;
   /** Parsed option values, set on the command instance before PreRun. */
   readonly optionValues?: Readonly<Record<string, unknown>>;
 }
+
+type Options = Omit<LifecycleOptions, 'compose'> & Composition;
 
 /**
  * Runs one command through the lifecycle and resolves to its exit code:
@@ -44,7 +56,7 @@ export async function runLifecycle(options: LifecycleOptions): Promise<number> {
   const forced = new Promise<number>((resolve) => {
     force = resolve;
   });
-  const run = new Run(options, errors);
+  let run: Run | undefined;
 
   let signalled = false;
   const unsubscribe = options.signals.subscribe((signal: StopSignal) => {
@@ -54,15 +66,19 @@ export async function runLifecycle(options: LifecycleOptions): Promise<number> {
       if (events.state === 'starting' || events.state === 'running') {
         events.emit({ type: 'state', state: 'stopping', command: command.name });
       }
-      run.stop();
+      run?.stop();
     } else {
       events.emit({ type: 'signal', signal, command: command.name, forced: true });
       force(128 + SIGNAL_NUMBERS[signal]);
     }
   });
 
-  const code = await Promise.race([run.execute().then(() => (errors.length > 0 ? 1 : 0)), forced]);
-  run.dispose();
+  events.emit({ type: 'state', state: 'starting', command: command.name });
+  const composed = new Run({ ...options, ...options.compose() }, errors);
+  run = composed;
+  if (signalled) composed.stop();
+  const code = await Promise.race([composed.execute().then(() => (errors.length > 0 ? 1 : 0)), forced]);
+  composed.dispose();
   unsubscribe();
   events.emit({ type: 'exit', command: command.name, code, durationMs: clock.now() - started, errors });
   return code;
@@ -70,7 +86,7 @@ export async function runLifecycle(options: LifecycleOptions): Promise<number> {
 
 /** One run's state; split from runLifecycle so each phase reads as a method. */
 class Run {
-  readonly #o: LifecycleOptions;
+  readonly #o: Options;
   readonly #errors: Error[];
   /** Aborts on the first stop signal. */
   readonly #stop = new AbortController();
@@ -81,7 +97,7 @@ class Run {
   readonly #started: Part[] = [];
   readonly #arounds: NonNullable<Component['around']>[] = [];
 
-  constructor(options: LifecycleOptions, errors: Error[]) {
+  constructor(options: Options, errors: Error[]) {
     this.#o = options;
     this.#errors = errors;
   }
@@ -107,7 +123,6 @@ class Run {
 
   async execute(): Promise<void> {
     const { events, command } = this.#o;
-    events.emit({ type: 'state', state: 'starting', command: command.name });
     const framework = this.#o.components.map((c) => componentPart(c, this.#hookTimeoutMs));
     if (await this.#startAll(framework, 'framework', true)) {
       const resolved = await this.#resolve();

@@ -67,9 +67,11 @@ async function run(components: readonly Component[]): Promise<{ code: number; er
     events,
     clock: new FakeClock(),
     signals,
-    settings: { hooks: { timeoutMs: 1_000 }, shutdown: { timeoutMs: 5_000, drainDelayMs: 0 } },
-    components,
-    runner: () => methodRunner(),
+    compose: () => ({
+      settings: { hooks: { timeoutMs: 1_000 }, shutdown: { timeoutMs: 5_000, drainDelayMs: 0 } },
+      components,
+      runner: () => methodRunner(),
+    }),
   });
   return { code, errors };
 }
