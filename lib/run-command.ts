@@ -6,11 +6,12 @@
  */
 import type { ExecuteOptions } from './app.js';
 import type { Io } from './cli/cli.js';
+import { Output } from './cli/output.js';
 import { frameworkDefaults } from './config/defaults.js';
 import { mergeDeep } from './config/validate.js';
 import { bindConstant, createAppContainer } from './container/container.js';
 import { healthStep } from './health/step.js';
-import { systemClock } from './lifecycle/clock.js';
+import { Clock, systemClock } from './lifecycle/clock.js';
 import { LifecycleEvents } from './lifecycle/events.js';
 import { type FrameworkStep, runLifecycle } from './lifecycle/lifecycle.js';
 import { stderrReporter } from './lifecycle/reporter.js';
@@ -41,6 +42,9 @@ export async function runCommand(
   if (options.onEvent) events.on(options.onEvent);
   bindConstant(container, LifecycleEvents, events);
   const clock = options.clock ?? systemClock;
+  bindConstant(container, Clock, clock);
+  bindConstant(container, Output, io.stdout as Output);
+  const given = mergeDeep(options.config ?? {}, options.settings ? { dionysus: options.settings } : undefined);
   return runLifecycle({
     plan,
     command,
@@ -48,13 +52,13 @@ export async function runCommand(
     events,
     clock,
     signals: options.signals ?? processSignals,
-    settings: mergeDeep(frameworkDefaults(options.env), options.settings),
+    settings: mergeDeep(frameworkDefaults(options.env), given.dionysus),
     steps: withHealth(
       telemetrySteps({
         env: options.env ?? process.env,
         stdout: io.stdout,
         stderr: io.stderr,
-        overrides: options.settings,
+        overrides: given,
         ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
       }),
       healthStep(clock, options.env ?? process.env),

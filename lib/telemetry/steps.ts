@@ -1,6 +1,6 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { readRecord } from '../../decorators/metadata.js';
-import { AppConfig, configToken, requestedConfigKeys } from '../config/app-config.js';
+import { AppConfig, bindConfiguration } from '../config/app-config.js';
 import { LOG_LEVELS, type LogLevel } from '../config/defaults.js';
 import { bindConstant } from '../container/container.js';
 import { Health } from '../health/health.js';
@@ -83,9 +83,7 @@ export function telemetrySteps(options: TelemetryOptions): FrameworkStep[] {
         log.logger.level = loaded.settings.log.level;
         log.setFlushInterval(loaded.settings.log.flushIntervalMs);
       }
-      const appConfig = new AppConfig(loaded.values, loaded.sourceOf);
-      bindConstant(context.container, AppConfig, appConfig);
-      for (const key of requestedConfigKeys()) bindConfigKey(context, appConfig, key);
+      bindConfiguration(context.container, new AppConfig(loaded.values, loaded.sourceOf));
     },
   };
 
@@ -203,13 +201,6 @@ export function tracingEnabled(env: NodeJS.ProcessEnv, configured: boolean): boo
       env.OTEL_EXPORTER_OTLP_ENDPOINT ||
       env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
   );
-}
-
-function bindConfigKey(context: StepContext, config: AppConfig, key: string): void {
-  const token = configToken(key);
-  if (context.container.isBound(token)) context.container.unbind(token);
-  // A key nobody set fails when a class asks for it, naming the key.
-  context.container.bind(token).toDynamicValue(() => config.get(key));
 }
 
 /** Whether the app already loaded prom-client (a single executable has no module cache: then it is not). */

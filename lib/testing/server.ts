@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Container } from 'inversify';
 import Koa from 'koa';
-import type { DeepPartial } from '../app.js';
-import type { FrameworkSettings } from '../config/defaults.js';
 import { mergeDeep } from '../config/validate.js';
 import { bindConstant } from '../container/container.js';
 import { RuntimeInfo } from '../health/runtime.js';
@@ -14,14 +12,14 @@ import { IN_MEMORY } from '../http/server.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { Class } from '../plan/types.js';
 import { FakeSignals } from './fake-signals.js';
-import { createTestContainer, type RunResult, runCommand } from './index.js';
+import { createTestContainer, type RunResult, runCommand, type TestOptions } from './index.js';
+import { applyOverrides } from './overrides.js';
 
-export interface TestServerOptions {
+export interface TestServerOptions extends TestOptions {
   /** The command line; defaults to the server kind, e.g. `['http']`. */
   argv?: readonly string[];
+  /** Defaults to a fresh `createTestContainer(main, options)`. */
   container?: Container;
-  settings?: DeepPartial<FrameworkSettings>;
-  env?: NodeJS.ProcessEnv;
   /** Turns tracing on, exporting to this exporter (e.g. `InMemorySpanExporter`). */
   spanExporter?: SpanExporter;
 }
@@ -119,26 +117,26 @@ interface Started {
 }
 
 async function run(main: Class, kind: 'http' | 'grpc', options: TestServerOptions, memory: boolean): Promise<Started> {
-  const container = options.container ?? createTestContainer(main);
+  const { argv, container: given, spanExporter, overrides = [], ...test } = options;
+  const container = given ?? createTestContainer(main, { ...test, overrides });
+  if (given) applyOverrides(given, overrides);
   if (memory) bindConstant(container, IN_MEMORY, true);
   const signals = new FakeSignals();
   const runtimeDir = mkdtempSync(join(tmpdir(), 'dionysus-test-'));
-  const settings = mergeDeep(
-    { [kind]: { port: 0, host: '127.0.0.1' }, admin: { port: 0, host: '127.0.0.1' }, runtimeDir },
-    options.settings,
-  );
+  // Ephemeral loopback ports and a runtime directory of its own, unless the test says otherwise.
+  const local = { [kind]: { port: 0, host: '127.0.0.1' }, admin: { port: 0, host: '127.0.0.1' }, runtimeDir };
   const events: LifecycleEvent[] = [];
   let ready!: () => void;
   const running = new Promise<void>((resolve) => {
     ready = resolve;
   });
   let exited = false;
-  const result = runCommand(main, options.argv ?? [kind], {
+  const result = runCommand(main, argv ?? [kind], {
+    ...test,
     container,
     signals,
-    settings: settings as DeepPartial<FrameworkSettings>,
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
+    config: mergeDeep({ dionysus: local }, test.config),
+    ...(spanExporter ? { spanExporter } : {}),
     onEvent: (event) => {
       events.push(event);
       if (event.type === 'exit') exited = true;

@@ -724,7 +724,7 @@ describe('plan: validation', () => {
     ]);
   });
 
-  it('accepts a token-injected constructor parameter and lets an override bind it', () => {
+  it('accepts a token-injected constructor parameter and lets the test bind it', () => {
     @Command('hello')
     class Hello {
       constructor(@inject('PREFIX') readonly prefix: string) {}
@@ -736,9 +736,8 @@ describe('plan: validation', () => {
     @Main({ name: 'token-app', commands: [Hello] })
     class TokenApp {}
 
-    const container = createTestContainer(TokenApp, {
-      override: (c) => c.bind('PREFIX').toConstantValue('hi'),
-    });
+    const container = createTestContainer(TokenApp);
+    container.bind('PREFIX').toConstantValue('hi');
     expect(container.get(Hello).prefix).to.equal('hi');
   });
 });
