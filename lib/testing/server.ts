@@ -10,6 +10,7 @@ import { bindConstant } from '../container/container.js';
 import { RuntimeInfo } from '../health/runtime.js';
 import { IN_MEMORY } from '../http/server.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
+import type { StopSignal } from '../lifecycle/signals.js';
 import type { Class } from '../plan/types.js';
 import { FakeSignals } from './fake-signals.js';
 import { createTestContainer, type RunResult, runCommand, type TestOptions } from './index.js';
@@ -36,7 +37,7 @@ export interface TestServer {
   /** `fetch` against the server: `await server.request('/hello?name=x')`. */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Sends a stop signal and resolves with the run's result. */
-  stop(signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT'): Promise<RunResult>;
+  stop(signal?: StopSignal): Promise<RunResult>;
 }
 
 /**
@@ -81,7 +82,7 @@ export interface InMemoryServer {
    */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Sends a stop signal and resolves with the run's result. */
-  stop(signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT'): Promise<RunResult>;
+  stop(signal?: StopSignal): Promise<RunResult>;
 }
 
 /**
@@ -111,7 +112,7 @@ interface Started {
   readonly container: Container;
   readonly events: LifecycleEvent[];
   readonly runtime: RuntimeInfo | undefined;
-  stop(signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT'): Promise<RunResult>;
+  stop(signal?: StopSignal): Promise<RunResult>;
   /** Waits for the run that ended before serving and says why. */
   failed(kind: string): Promise<Error>;
 }
