@@ -13,6 +13,8 @@ import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { SignalSource } from '../lifecycle/signals.js';
 import { buildPlan } from '../plan/plan.js';
 import type { Class } from '../plan/types.js';
+import { createLogger } from '../telemetry/logger.js';
+import { Logger } from '../telemetry/tokens.js';
 import { Capture } from './capture.js';
 import { FakeSignals } from './fake-signals.js';
 import { applyOverrides, type Override } from './overrides.js';
@@ -56,7 +58,8 @@ const madeWith = new WeakMap<Container, TestOptions>();
 /**
  * The app's container as a command run would build it, with the test's
  * overrides and configuration: `get(X)` builds X with its dependencies,
- * `AppConfig` and `@InjectConfig` values included.
+ * `AppConfig`, `@InjectConfig` values, `Clock`, `Output` (process.stdout)
+ * and a `Logger` (on stderr) included.
  * @example
  * const container = createTestContainer(App, {
  *   overrides: [override(Database).useValue(fakeDb)],
@@ -65,9 +68,19 @@ const madeWith = new WeakMap<Container, TestOptions>();
  * const greet = container.get(GreetCommand);
  */
 export function createTestContainer(main: Class, options: TestOptions = {}): Container {
-  const container = createAppContainer(buildPlan(main));
+  const plan = buildPlan(main);
+  const container = createAppContainer(plan);
   const loaded = loadConfiguration(options.env ?? process.env, givenConfig(options));
   bindConfiguration(container, new AppConfig(loaded.values, loaded.sourceOf));
+  // A run binds its own; outside one, lines go to stderr unbuffered, at the configured level.
+  const stderr = { write: (line: string) => process.stderr.write(line) } as unknown as NodeJS.WritableStream;
+  const { logger } = createLogger({
+    app: plan.name,
+    command: 'test',
+    level: loaded.settings.log.level,
+    stream: stderr,
+  });
+  bindConstant(container, Logger, logger as unknown as Logger);
   bindConstant(container, Clock, options.clock ?? systemClock);
   bindConstant(container, Output, process.stdout as Output);
   applyOverrides(container, options.overrides ?? []);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AppConfig, Clock, Command, Controller, Get, InjectConfig, Main, Option, Output, Run } from 'dionysus';
+import { AppConfig, Clock, Command, Controller, Get, InjectConfig, Logger, Main, Option, Output, Run } from 'dionysus';
 import {
   createTestContainer,
   FakeClock,
@@ -173,6 +173,20 @@ describe('dionysus/testing', () => {
       );
       expect([greeting.text, greeting.punctuation]).to.deep.equal(['hi', '?']);
       expect(greeting.config.sourceOf('greeting.text')).to.equal('the config option');
+    });
+
+    it('gives a class built by createTestContainer a working Logger at the configured level', () => {
+      @Command('audit')
+      class AuditCommand {
+        constructor(readonly log: Logger) {}
+        @Run() run(): void {}
+      }
+      @Main({ name: 'audit-app', commands: [AuditCommand] })
+      class AuditApp {}
+      const container = createTestContainer(AuditApp, { config: { dionysus: { log: { level: 'warn' } } } });
+      const { log } = container.get(AuditCommand);
+      expect(log.level).to.equal('warn');
+      expect(log.isLevelEnabled('info')).to.equal(false);
     });
 
     it("keeps each test's config its own: two runs in one process see different app keys", async () => {
