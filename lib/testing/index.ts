@@ -17,6 +17,7 @@ import { createLogger } from '../telemetry/logger.js';
 import { Logger } from '../telemetry/tokens.js';
 import { Capture } from './capture.js';
 import { FakeSignals } from './fake-signals.js';
+import { madeWith } from './made-with.js';
 import { applyOverrides, type Override } from './overrides.js';
 
 export { FakeClock } from './fake-clock.js';
@@ -51,9 +52,6 @@ export interface TestOptions {
   /** Read instead of process.env for LOG_LEVEL, the port variables and OTEL_*; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
 }
-
-/** What a test container was made with, so a run handed the container keeps its config and clock. */
-const madeWith = new WeakMap<Container, TestOptions>();
 
 /**
  * The app's container as a command run would build it, with the test's

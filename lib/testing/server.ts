@@ -14,6 +14,7 @@ import type { StopSignal } from '../lifecycle/signals.js';
 import type { Class } from '../plan/types.js';
 import { FakeSignals } from './fake-signals.js';
 import { createTestContainer, type RunResult, runCommand, type TestOptions } from './index.js';
+import { madeWith } from './made-with.js';
 import { applyOverrides } from './overrides.js';
 
 export interface TestServerOptions extends TestOptions {
@@ -121,6 +122,9 @@ async function run(main: Class, kind: 'http' | 'grpc', options: TestServerOption
   const { argv, container: given, spanExporter, overrides = [], ...test } = options;
   const container = given ?? createTestContainer(main, { ...test, overrides });
   if (given) applyOverrides(given, overrides);
+  // A container from createTestContainer keeps its config, unless this server is given its own.
+  const made = (given && madeWith.get(given)) || {};
+  const settings = test.settings ?? made.settings;
   if (memory) bindConstant(container, IN_MEMORY, true);
   const signals = new FakeSignals();
   const runtimeDir = mkdtempSync(join(tmpdir(), 'dionysus-test-'));
@@ -136,7 +140,8 @@ async function run(main: Class, kind: 'http' | 'grpc', options: TestServerOption
     ...test,
     container,
     signals,
-    config: mergeDeep({ dionysus: local }, test.config),
+    config: mergeDeep({ dionysus: local }, test.config ?? made.config),
+    ...(settings ? { settings } : {}),
     ...(spanExporter ? { spanExporter } : {}),
     onEvent: (event) => {
       events.push(event);

@@ -233,6 +233,17 @@ describe('dionysus/testing', () => {
         { greeting: 'rows', rows: ['ada', 'grace'] },
       ]);
     });
+
+    it('keeps the config and overrides of a container handed to startInMemory', async () => {
+      const container = createTestContainer(TestingApp, {
+        overrides: [override(Database).useValue({ rows: () => ['kept'] })],
+        config: { greeting: { text: 'from the container' } },
+      });
+      const memory = await startInMemory(TestingApp, { container });
+      const body = await (await memory.request('/rows')).json();
+      expect((await memory.stop()).exitCode).to.equal(0);
+      expect(body).to.deep.equal({ greeting: 'from the container', rows: ['kept'] });
+    });
   });
 
   describe('clock', () => {
