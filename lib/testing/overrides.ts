@@ -1,19 +1,11 @@
 import type { Container } from 'inversify';
+import type { AbstractClass, ConcreteClass as Concrete, Token } from '../../decorators/inject.js';
 import { Output } from '../cli/output.js';
 import { AppConfig } from '../config/app-config.js';
 import { makeInjectable } from '../container/container.js';
 import { DionysusError } from '../errors.js';
 import { Clock } from '../lifecycle/clock.js';
 import { Logger } from '../telemetry/tokens.js';
-
-/** A class, abstract or not, as a token: what it builds is its instance type. */
-// biome-ignore lint/suspicious/noExplicitAny: constructor parameters are whatever the user's classes take
-export type AbstractClass<T = unknown> = abstract new (...args: any[]) => T;
-// biome-ignore lint/suspicious/noExplicitAny: constructor parameters are whatever the user's classes take
-type Concrete<T> = new (...args: any[]) => T;
-
-/** What the container knows a binding by: a class, or a string or symbol the app binds. */
-export type Token<T = unknown> = AbstractClass<T> | string | symbol;
 
 /** What a token resolves to: a class's instance, or `unknown` for a string or symbol. */
 export type Resolved<K> = K extends AbstractClass<infer I> ? I : unknown;

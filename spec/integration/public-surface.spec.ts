@@ -56,6 +56,8 @@ const DIONYSUS_VALUES = [
   'HookError',
   'HookTimeoutError',
   'HttpError',
+  'Inject',
+  'Injectable',
   'InjectConfig',
   'launch',
   'LifecycleEvents',
@@ -79,6 +81,13 @@ const DIONYSUS_VALUES = [
   'StartupCheck',
 ];
 const DIONYSUS_TYPES = [
+  'AbstractClass',
+  'ClassProvider',
+  'FactoryProvider',
+  'InjectDecorator',
+  'Provider',
+  'Token',
+  'ValueProvider',
   'CheckOptions',
   'CheckResult',
   'CommandOptions',
