@@ -17,7 +17,13 @@ export interface ExecuteOptions {
   readonly clock?: Clock;
   /** A container built by `createAppContainer` (e.g. with test overrides). */
   readonly container?: Container;
-  /** Deep-merged over the defaults (and, later, over configuration). */
+  /**
+   * Configuration of this run, deep-merged over the config files and the
+   * environment: the app's own keys and `dionysus`, e.g.
+   * `{ greeting: { text: 'hi' }, dionysus: { log: { level: 'warn' } } }`.
+   */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /** `config.dionysus`, typed; merged over `config`. */
   readonly settings?: DeepPartial<FrameworkSettings>;
   /** Sees every lifecycle event of the run. */
   readonly onEvent?: (event: LifecycleEvent) => void;

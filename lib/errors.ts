@@ -1,8 +1,13 @@
 /**
- * One error family. `kind` says what failed; `expose` says whether the message
- * may be shown to a client (HTTP/gRPC peers never see an unexposed message).
+ * One error family. `kind` says what failed: the app's decorators (`plan`),
+ * its configuration (`config`), a call of a framework API with a bad
+ * argument (`usage`), a lifecycle hook or the run (`hook`, `timeout`), work
+ * the framework refused or gave up (`run`, e.g. a full task pool), the
+ * framework itself (`internal`), or an answer a route or a gRPC method chose
+ * for its client (`http`, `grpc`). `expose` says whether the message may be
+ * shown to a client (HTTP/gRPC peers never see an unexposed message).
  */
-export type ErrorKind = 'usage' | 'plan' | 'config' | 'hook' | 'timeout' | 'run' | 'internal';
+export type ErrorKind = 'plan' | 'config' | 'usage' | 'hook' | 'timeout' | 'run' | 'internal' | 'http' | 'grpc';
 
 export class DionysusError extends Error {
   override readonly name: string = 'DionysusError';

@@ -3,15 +3,14 @@
  * Importing this module loads reflect-metadata, so decorator metadata works.
  */
 export * from '../decorators/index.js';
-export type { Io } from './cli/cli.js';
-export { AppConfig, configToken, InjectConfig } from './config/app-config.js';
-export { type FrameworkSettings, frameworkDefaults, type LogLevel } from './config/defaults.js';
+export { Output } from './cli/output.js';
+export { AppConfig, InjectConfig } from './config/app-config.js';
 export { DionysusError, type ErrorKind, HookError, HookTimeoutError, PlanError } from './errors.js';
 export { GrpcError } from './grpc/errors.js';
 export { type CheckResult, Health, type Probe, type ProbeReport } from './health/health.js';
 export { HttpError, type HttpErrorOptions, type RequestIssue, RequestValidationError } from './http/errors.js';
 export { launch } from './launch.js';
-export type { Clock } from './lifecycle/clock.js';
+export { Clock } from './lifecycle/clock.js';
 export {
   type LifecycleEvent,
   LifecycleEvents,
@@ -20,14 +19,12 @@ export {
   type Outcome,
   type Phase,
 } from './lifecycle/events.js';
-export type { RunContext, RunHandle, ServerRunner } from './lifecycle/runner.js';
 export type { SignalSource, StopSignal } from './lifecycle/signals.js';
-export type { AppPlan, Class, CommandPlan } from './plan/types.js';
 export { Logger } from './telemetry/tokens.js';
 
 import type { ExecuteOptions } from './app.js';
 
-export type { DeepPartial, ExecuteOptions } from './app.js';
+export type { ExecuteOptions } from './app.js';
 
 // The runtime (inversify, clipanion) loads on first call, so importing the
 // decorators costs little and the probe path never pays for it.

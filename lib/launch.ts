@@ -3,7 +3,8 @@
  * `readiness`) are answered before the app's modules are imported, so a
  * kubelet exec probe pays for little more than starting node.
  *
- * This file must stay light: it imports nothing at the top level.
+ * This file must stay light: at the top level it imports only the probe's
+ * runtime-files module, which the probe, `--help` and every run load anyway.
  *
  * `load` returns the app module or a promise of it: in a CommonJS build,
  * `() => require('./app.js')` skips the ESM loader a dynamic `import()` of a
@@ -14,10 +15,10 @@
  * import { launch } from 'dionysus/launch';
  * launch(() => import('./app.js'));
  */
-const PROBES = new Set(['startup', 'liveness', 'readiness']);
+import { isProbeName } from './probe/files.js';
 
 export function launch(load: () => unknown, argv: readonly string[] = process.argv.slice(2)): void {
-  if (PROBES.has(argv[0] ?? '')) {
+  if (isProbeName(argv[0])) {
     exitWith((require('./probe/main.js') as typeof import('./probe/main.js')).runProbe(argv));
     return;
   }

@@ -8,14 +8,15 @@
 import type { Container } from 'inversify';
 import type { ExecuteOptions } from './app.js';
 import type { Io } from './cli/cli.js';
-import { AppConfig, configToken, requestedConfigKeys } from './config/app-config.js';
+import { Output } from './cli/output.js';
+import { AppConfig, bindConfiguration } from './config/app-config.js';
 import { type FrameworkSettings, frameworkDefaults, LOG_LEVELS, type LogLevel } from './config/defaults.js';
 import { type LoadedConfig, loadConfiguration, type StopHook, stopHooksOf } from './config/load.js';
 import { mergeDeep } from './config/validate.js';
 import { bindConstant, createAppContainer } from './container/container.js';
 import { createHealth } from './health/step.js';
 import { IN_MEMORY } from './http/in-memory.js';
-import { type Clock, systemClock } from './lifecycle/clock.js';
+import { Clock, systemClock } from './lifecycle/clock.js';
 import type { Component } from './lifecycle/component.js';
 import { LifecycleEvents } from './lifecycle/events.js';
 import { type Composition, runLifecycle } from './lifecycle/lifecycle.js';
@@ -41,6 +42,10 @@ export async function runCommand(
   bindConstant(container, LifecycleEvents, events);
   const clock = options.clock ?? systemClock;
   const env = options.env ?? process.env;
+  bindConstant(container, Clock, clock);
+  bindConstant(container, Output, io.stdout as Output);
+  // A test's whole config tree (its app keys and `dionysus`), `settings` being the shorthand for the latter.
+  const given = mergeDeep(options.config ?? {}, options.settings ? { dionysus: options.settings } : undefined);
   return runLifecycle({
     plan,
     command,
@@ -48,7 +53,7 @@ export async function runCommand(
     events,
     clock,
     signals: options.signals ?? processSignals,
-    compose: () => compose({ plan, command, options, io, container, events, clock, env }),
+    compose: () => compose({ plan, command, options, io, container, events, clock, env, given }),
     optionValues: values,
   });
 }
@@ -62,13 +67,15 @@ interface Parts {
   readonly events: LifecycleEvents;
   readonly clock: Clock;
   readonly env: NodeJS.ProcessEnv;
+  /** The config tree given for this run (tests), over the files and NODE_CONFIG. */
+  readonly given: { dionysus?: unknown };
 }
 
 /** Loads the settings once, builds each part with what it needs, and lists them in start order. */
-function compose({ plan, command, options, io, container, events, clock, env }: Parts): Composition {
+function compose({ plan, command, options, io, container, events, clock, env, given }: Parts): Composition {
   const stopHooks = stopHooksOf(plan, command);
-  const loaded = load(env, options.settings, stopHooks);
-  const settings = loaded.config?.settings ?? fallbackSettings(env, options.settings);
+  const loaded = load(env, given, stopHooks);
+  const settings = loaded.config?.settings ?? fallbackSettings(env, given.dionysus);
   const telemetry = createTelemetry({
     app: plan.name,
     main: plan.main,
@@ -117,9 +124,9 @@ function compose({ plan, command, options, io, container, events, clock, env }: 
 
 type Loaded = { config: LoadedConfig; error?: undefined } | { config?: undefined; error: Error };
 
-function load(env: NodeJS.ProcessEnv, overrides: unknown, stopHooks: readonly StopHook[]): Loaded {
+function load(env: NodeJS.ProcessEnv, given: unknown, stopHooks: readonly StopHook[]): Loaded {
   try {
-    return { config: loadConfiguration(env, overrides, stopHooks) };
+    return { config: loadConfiguration(env, given, stopHooks) };
   } catch (error) {
     return { error: error as Error };
   }
@@ -142,14 +149,8 @@ function configComponent(container: Container, loaded: Loaded): Component {
     name: 'config',
     start() {
       if (!loaded.config) throw loaded.error;
-      const appConfig = new AppConfig(loaded.config.values, loaded.config.sourceOf);
-      bindConstant(container, AppConfig, appConfig);
-      for (const key of requestedConfigKeys()) {
-        const token = configToken(key);
-        if (container.isBound(token)) container.unbind(token);
-        // A key nobody set fails when a class asks for it, naming the key.
-        container.bind(token).toDynamicValue(() => appConfig.get(key));
-      }
+      // A key nobody set fails when a class asks for it, naming the key.
+      bindConfiguration(container, new AppConfig(loaded.config.values, loaded.config.sourceOf));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Command, type CommandClass, Option } from 'clipanion';
 import type { AppPlan } from '../plan/types.js';
+import { PROBE_NAMES } from '../probe/files.js';
 import { PROBE_DETAILS, PROBE_FLAGS } from '../probe/usage.js';
 import { VALUE_NAMES } from './usage.js';
 import { appVersion } from './version.js';
@@ -10,7 +11,7 @@ import { appVersion } from './version.js';
  * see them here.
  */
 export function probeCommands(): CommandClass[] {
-  return (['startup', 'liveness', 'readiness'] as const).map(
+  return PROBE_NAMES.map(
     (probe) =>
       class extends Command {
         static override paths = [[probe]];

@@ -1,3 +1,4 @@
+import type { Container } from 'inversify';
 import { DionysusError } from '../errors.js';
 import { lookup } from './validate.js';
 
@@ -51,9 +52,17 @@ export function configToken(key: string): symbol {
   return Symbol.for(`dionysus.config:${key}`);
 }
 
-/** Config keys some class asked for with `@InjectConfig`. */
-export function requestedConfigKeys(): readonly string[] {
-  return [...requested];
+/**
+ * Binds `AppConfig` and every key some class asked for with `@InjectConfig`
+ * to this configuration, replacing earlier bindings (a container can serve
+ * several runs). A key nobody set fails when a class asks for it, naming it.
+ */
+export function bindConfiguration(container: Container, config: AppConfig): void {
+  for (const token of [AppConfig, ...[...requested].map(configToken)]) {
+    if (container.isBound(token)) container.unbind(token);
+  }
+  container.bind(AppConfig).toConstantValue(config);
+  for (const key of requested) container.bind(configToken(key)).toDynamicValue(() => config.get(key));
 }
 
 /**

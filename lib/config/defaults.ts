@@ -4,7 +4,7 @@ import { defaultRuntimeDir } from '../health/runtime-files.js';
 export { MAX_TIMER_MS } from '../probe/files.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The framework's own configuration: the `dionysus` key of node-config. */
 export interface FrameworkSettings {

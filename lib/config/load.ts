@@ -36,15 +36,21 @@ export const ENV_OVERRIDES: readonly (readonly [string, string])[] = [
   ['DIONYSUS_CONTROL_TOKEN', 'admin.controlToken'],
 ];
 
+/** Where a key of the config handed to `execute`/`runCommand` (not a file) is said to come from. */
+export const GIVEN_SOURCE = 'the config option';
+
 /**
  * Loads node-config (config/default.json, config/{NODE_ENV}.json,
  * NODE_CONFIG, NODE_CONFIG_DIR), applies the framework's environment
- * overrides and validates every `dionysus` key. Throws one error naming each
- * bad key, its value and where it came from.
+ * overrides and `given` (the whole tree: the app's keys and `dionysus`,
+ * e.g. a test's), and validates every `dionysus` key. node-config reads
+ * its sources once per process; `given` is this call's alone: nothing
+ * global is changed, so two runs in one process each see their own.
+ * Throws one error naming each bad key, its value and where it came from.
  */
 export function loadConfiguration(
   env: NodeJS.ProcessEnv = process.env,
-  overrides?: unknown,
+  given?: unknown,
   stopHooks: readonly StopHook[] = [],
 ): LoadedConfig {
   // An app without a config folder runs on defaults, without node-config's warning.
@@ -53,9 +59,10 @@ export function loadConfiguration(
   const inline = nodeConfigProblem(process.env.NODE_CONFIG);
   if (inline) throw invalid([`NODE_CONFIG: ${inline} (from the environment)`]);
   const config = require('config') as NodeConfig;
-  const values = config.util.toObject(config);
+  const values = mergeDeep(config.util.toObject(config), given);
   const sources = config.util.getConfigSources();
   const sourceOf = (key: string): string | undefined => {
+    if (lookup(given, key) !== undefined) return GIVEN_SOURCE;
     for (let i = sources.length - 1; i >= 0; i--) {
       const source = sources[i] as ConfigSource;
       if (lookup(source.parsed, key) !== undefined) {
@@ -72,6 +79,8 @@ export function loadConfiguration(
   );
   let settings = mergeDeep(frameworkDefaults(env), section);
   for (const [name, key] of ENV_OVERRIDES) {
+    // A key given for this run beats the process's environment, as it beats the files.
+    if (lookup(given, `dionysus.${key}`) !== undefined) continue;
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     const value = key.endsWith('.port') ? (/^\d+$/.test(raw) ? Number(raw) : raw) : raw;
@@ -79,13 +88,12 @@ export function loadConfiguration(
     if (problem) messages.push(`${name}: ${JSON.stringify(raw)} ${problem} (from the environment)`);
     else settings = mergeDeep(settings, nest(key, value));
   }
-  const merged = mergeDeep(settings, overrides);
-  messages.push(...crossKeyProblems(merged, sourceOf));
-  const hooksSet =
-    lookup(section, 'hooks.timeoutMs') !== undefined || lookup(overrides, 'hooks.timeoutMs') !== undefined;
-  messages.push(...budgetProblems(merged, stopHooks, hooksSet, sourceOf));
+  messages.push(...crossKeyProblems(settings, sourceOf));
+  // `section` holds what the files, NODE_CONFIG and `given` set: a default deadline is not refused, a set one is.
+  const hooksSet = lookup(section, 'hooks.timeoutMs') !== undefined;
+  messages.push(...budgetProblems(settings, stopHooks, hooksSet, sourceOf));
   if (messages.length > 0) throw invalid(messages);
-  return { settings: merged, values, sourceOf };
+  return { settings, values, sourceOf };
 }
 
 function invalid(messages: readonly string[]): DionysusError {

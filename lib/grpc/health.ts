@@ -13,9 +13,8 @@ import {
 } from '../../proto/gen/grpc/health/v1/health.js';
 import { type AccessOptions, healthAccess } from '../health/access.js';
 import { type Health, type Probe, publicReport } from '../health/health.js';
+import { isProbeName } from '../probe/files.js';
 import { REASON_TRAILER } from './reason.js';
-
-const PROBES = new Set<string>(['startup', 'liveness', 'readiness']);
 
 /**
  * The standard grpc.health.v1.Health service. `startup`, `liveness` and
@@ -51,7 +50,7 @@ export class HealthService {
   }
 
   #probeOf(service: string): Probe | undefined {
-    if (PROBES.has(service)) return service as Probe;
+    if (isProbeName(service)) return service;
     return this.#services.has(service) ? 'readiness' : undefined;
   }
 
@@ -131,16 +130,16 @@ export function healthControl(health: Health, options: AccessOptions, logger: Lo
         callback({ code: status.PERMISSION_DENIED, details: allowed.reason });
         return;
       }
-      if (!PROBES.has(probe)) {
+      if (!isProbeName(probe)) {
         callback({
           code: status.INVALID_ARGUMENT,
           details: `probe must be startup, liveness or readiness, got ${JSON.stringify(probe)}`,
         });
         return;
       }
-      health.setSwitch(probe as Probe, open);
+      health.setSwitch(probe, open);
       logger.info({ peer, probe, open }, `health switch of ${probe} set to ${open ? 'open' : 'close'}`);
-      callback(null, { probe, switch: health.switchOf(probe as Probe) });
+      callback(null, { probe, switch: health.switchOf(probe) });
     },
   };
 }

@@ -1,8 +1,10 @@
 import type { Clock } from '../lifecycle/clock.js';
 import type { LifecycleEvent, LifecycleState } from '../lifecycle/events.js';
 
-export type Probe = 'startup' | 'liveness' | 'readiness';
-export const PROBES: readonly Probe[] = ['startup', 'liveness', 'readiness'];
+import { PROBE_NAMES, type ProbeName } from '../probe/files.js';
+
+export type Probe = ProbeName;
+export const PROBES: readonly Probe[] = PROBE_NAMES;
 
 export interface HealthCheck {
   readonly probe: Probe;

@@ -1,3 +1,5 @@
+import { DionysusError } from '../errors.js';
+
 export interface HttpErrorOptions {
   /** Whether the message reaches the client. @default status < 500 */
   expose?: boolean;
@@ -17,20 +19,21 @@ export interface HttpErrorOptions {
  * throw new HttpError(404, `no user ${id}`);
  * throw new HttpError(409, 'the todo exists already', { code: 'TODO_EXISTS', details: { id } });
  */
-export class HttpError extends Error {
+export class HttpError extends DionysusError {
   override readonly name: string = 'HttpError';
   readonly status: number;
-  readonly expose: boolean;
   readonly code: string | undefined;
   readonly details: unknown;
 
   constructor(status: number, message: string, options: HttpErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new RangeError(`HttpError status must be 400-599, got ${status}`);
     }
+    super('http', message, {
+      expose: options.expose ?? status < 500,
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+    });
     this.status = status;
-    this.expose = options.expose ?? status < 500;
     this.code = options.code;
     this.details = options.details;
   }

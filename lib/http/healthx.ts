@@ -1,9 +1,8 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
 import { type AccessOptions, healthAccess } from '../health/access.js';
-import { type Health, type Probe, publicReport } from '../health/health.js';
-
-const PROBES = new Set<string>(['startup', 'liveness', 'readiness']);
+import { type Health, publicReport } from '../health/health.js';
+import { isProbeName } from '../probe/files.js';
 
 /**
  * `GET /healthx/{startup,liveness,readiness}` → 200 or 503 with the report
@@ -16,7 +15,7 @@ export function healthx(health: Health, options: AccessOptions, logger: Logger):
   return async function dionysusHealthx(ctx: Context, next: Next): Promise<void> {
     if (!ctx.path.startsWith('/healthx/')) return next();
     const [, , probe, action, extra] = ctx.path.split('/');
-    if (!probe || !PROBES.has(probe) || extra !== undefined) {
+    if (!isProbeName(probe) || extra !== undefined) {
       ctx.status = 404;
       ctx.body = {
         error: `unknown health route ${ctx.path}; use /healthx/startup, /healthx/liveness or /healthx/readiness`,
@@ -25,7 +24,7 @@ export function healthx(health: Health, options: AccessOptions, logger: Logger):
     }
     if (action === undefined) {
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, 'GET, HEAD');
-      const report = await health.report(probe as Probe);
+      const report = await health.report(probe);
       ctx.status = report.status === 'pass' ? 200 : 503;
       ctx.set('cache-control', 'no-store');
       const trusted = access(ctx.get('authorization'), ctx.req.socket.remoteAddress ?? '').trusted;
@@ -49,9 +48,9 @@ export function healthx(health: Health, options: AccessOptions, logger: Logger):
       ctx.body = { error: allowed.reason };
       return;
     }
-    health.setSwitch(probe as Probe, action === 'open');
+    health.setSwitch(probe, action === 'open');
     logger.info({ peer, probe, action }, `health switch of ${probe} set to ${action}`);
-    ctx.body = { probe, switch: health.switchOf(probe as Probe) };
+    ctx.body = { probe, switch: health.switchOf(probe) };
   };
 }
 

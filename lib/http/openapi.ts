@@ -1,5 +1,6 @@
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec';
 import type { AppPlan, CommandPlan, ParamPlan, RoutePlan } from '../plan/types.js';
+import { PROBE_NAMES } from '../probe/files.js';
 
 type JsonSchema = Record<string, unknown>;
 type Operation = Record<string, unknown>;
@@ -69,7 +70,7 @@ export function openApiDocument(
           type: 'object',
           required: ['probe', 'status', 'gate', 'switch', 'checks'],
           properties: {
-            probe: { enum: ['startup', 'liveness', 'readiness'] },
+            probe: { enum: [...PROBE_NAMES] },
             status: { enum: ['pass', 'fail'] },
             reason: { type: 'string' },
             gate: { enum: ['open', 'closed'] },
@@ -192,7 +193,7 @@ function healthPaths(): Record<string, Record<string, Operation>> {
     name: 'probe',
     in: 'path',
     required: true,
-    schema: { enum: ['startup', 'liveness', 'readiness'] },
+    schema: { enum: [...PROBE_NAMES] },
   };
   const report = { content: { 'application/json': { schema: { $ref: '#/components/schemas/HealthReport' } } } };
   return {

@@ -1,4 +1,13 @@
-/** Time as the lifecycle sees it; tests pass a fake one (dionysus/testing). */
+/**
+ * Time as the lifecycle sees it, injectable by type: the system clock in the
+ * binary, a `FakeClock` when a test passes one (dionysus/testing), so timers
+ * of your own move with the test's time too.
+ * @example
+ * constructor(private readonly clock: Clock) {}
+ * const timer = this.clock.setTimeout(retry, 5_000);
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the class is only a container token; the interface gives it its methods
+export abstract class Clock {}
 export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;

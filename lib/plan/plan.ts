@@ -1,5 +1,6 @@
 import { type ClassRecord, COMMAND_OPTION_KEYS, readRecord } from '../../decorators/metadata.js';
 import { PlanError } from '../errors.js';
+import { isProbeName } from '../probe/files.js';
 import { planProviders } from './providers.js';
 import { merged } from './records.js';
 import { planGraphs, type UnboundToken } from './scopes.js';
@@ -18,8 +19,6 @@ import type {
 } from './types.js';
 
 const SERVERS: readonly ServerKind[] = ['http', 'grpc', 'ctl'];
-/** Names the launcher answers before the app loads. */
-export const PROBE_COMMANDS = ['startup', 'liveness', 'readiness'] as const;
 const COMMAND_NAME = /^[a-z][a-z0-9-]*$/;
 const FLAG = /^(-[A-Za-z0-9],)?--[a-z0-9][a-z0-9-]*$|^-[A-Za-z0-9]$/;
 
@@ -239,7 +238,7 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
   if (typeof name !== 'string' || !COMMAND_NAME.test(name)) {
     problems.push(`${cls.name}: command name ${JSON.stringify(name)} must be lower-case letters, digits and dashes.`);
     ok = false;
-  } else if ((PROBE_COMMANDS as readonly string[]).includes(name)) {
+  } else if (isProbeName(name)) {
     problems.push(`${cls.name}: command name '${name}' is reserved for the ${name} probe; choose another name.`);
     ok = false;
   } else if (name === 'manifest' || name === 'openapi') {

@@ -15,9 +15,23 @@
  */
 import { constants, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import type { ServerKind } from '../../decorators/metadata.js';
 
-export type ProbeName = 'startup' | 'liveness' | 'readiness';
-export type Transport = 'http' | 'grpc' | 'ctl';
+/**
+ * The three probes: the commands the launcher answers before the app loads,
+ * the /healthx paths, the gRPC health service names. Defined here because
+ * every path that needs them (the launcher, the probe, the CLI, health)
+ * loads this file anyway.
+ */
+export const PROBE_NAMES = ['startup', 'liveness', 'readiness'] as const;
+export type ProbeName = (typeof PROBE_NAMES)[number];
+
+export function isProbeName(name: unknown): name is ProbeName {
+  return (PROBE_NAMES as readonly unknown[]).includes(name);
+}
+
+/** How a probe asks a command: the command's server kind. */
+export type Transport = ServerKind;
 
 /** Where a server listens, as the probe dials it: a loopback address when the server binds a wildcard one. */
 export interface Endpoint {

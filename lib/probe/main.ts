@@ -14,6 +14,7 @@ import {
   distrust,
   entryOf,
   isAlive,
+  isProbeName,
   MAX_TIMER_MS,
   type ProbeName,
   readJson,
@@ -41,8 +42,6 @@ const TRANSPORTS: Record<Transport, () => ProbeTransport> = {
   http: () => (require('./http.js') as typeof import('./http.js')).httpTransport,
   grpc: () => (require('./grpc.js') as typeof import('./grpc.js')).grpcTransport,
 };
-
-const PROBES: readonly string[] = ['startup', 'liveness', 'readiness'];
 
 // The help text is only parsed to be printed: a probe that passes never loads it (bench/probes).
 const usage = (): typeof import('./usage.js') => require('./usage.js') as typeof import('./usage.js');
@@ -95,7 +94,7 @@ export async function runProbe(
     return 0;
   }
   const parsed = parseFlags(argv.slice(1));
-  if (!PROBES.includes(probe) || typeof parsed === 'string') {
+  if (!isProbeName(probe) || typeof parsed === 'string') {
     io.stderr.write(
       `${typeof parsed === 'string' ? parsed : `unknown probe ${JSON.stringify(probe)}`}\n${usageLine()}\n`,
     );

@@ -2,6 +2,7 @@ import { appVersion } from '../cli/version.js';
 import type { FrameworkSettings } from '../config/defaults.js';
 import { loadConfiguration, stopHooksOf } from '../config/load.js';
 import type { AppPlan, CommandPlan } from '../plan/types.js';
+import type { ProbeName } from '../probe/files.js';
 
 export interface ManifestOptions {
   command: string;
@@ -162,7 +163,7 @@ function probes(
   settings: FrameworkSettings,
   execBinary: string | undefined,
 ): Record<string, unknown> {
-  const how = (probe: 'startup' | 'liveness' | 'readiness'): Record<string, unknown> => {
+  const how = (probe: ProbeName): Record<string, unknown> => {
     if (command.server === 'ctl' || execBinary) return { exec: { command: [execBinary ?? '/app/app', probe] } };
     if (command.server === 'http') return { httpGet: { path: `/healthx/${probe}`, port: 'http' } };
     return { grpc: { port: settings.grpc.port, service: probe } };

@@ -253,7 +253,9 @@ export function errorField(error: unknown): Record<string, unknown> {
   if (thrown !== error) {
     field.cause = thrown instanceof Error ? { type: thrown.name, ...plainFields(thrown) } : { type: typeof thrown };
   }
-  const said = thrown instanceof DionysusError && (thrown.expose || thrown instanceof HookTimeoutError);
+  // A route's HttpError or a method's GrpcError is the user's: where it was thrown is worth a stack.
+  const users = thrown instanceof DionysusError && (thrown.kind === 'http' || thrown.kind === 'grpc');
+  const said = thrown instanceof DionysusError && !users && (thrown.expose || thrown instanceof HookTimeoutError);
   if (thrown instanceof Error && !said) {
     const frames = (thrown.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
     if (frames.length > 0) field.stack = frames.map((line) => line.trim()).join('\n');

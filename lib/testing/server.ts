@@ -5,23 +5,23 @@ import { join } from 'node:path';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Container } from 'inversify';
 import Koa from 'koa';
-import type { DeepPartial } from '../app.js';
-import type { FrameworkSettings } from '../config/defaults.js';
 import { mergeDeep } from '../config/validate.js';
 import { bindConstant } from '../container/container.js';
 import { RuntimeInfo } from '../health/runtime.js';
 import { IN_MEMORY } from '../http/server.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
+import type { StopSignal } from '../lifecycle/signals.js';
 import type { Class } from '../plan/types.js';
 import { FakeSignals } from './fake-signals.js';
-import { createTestContainer, type RunResult, runCommand } from './index.js';
+import { createTestContainer, type RunResult, runCommand, type TestOptions } from './index.js';
+import { madeWith } from './made-with.js';
+import { applyOverrides } from './overrides.js';
 
-export interface TestServerOptions {
+export interface TestServerOptions extends TestOptions {
   /** The command line; defaults to the server kind, e.g. `['http']`. */
   argv?: readonly string[];
+  /** Defaults to a fresh `createTestContainer(main, options)`. */
   container?: Container;
-  settings?: DeepPartial<FrameworkSettings>;
-  env?: NodeJS.ProcessEnv;
   /** Turns tracing on, exporting to this exporter (e.g. `InMemorySpanExporter`). */
   spanExporter?: SpanExporter;
 }
@@ -38,7 +38,7 @@ export interface TestServer {
   /** `fetch` against the server: `await server.request('/hello?name=x')`. */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Sends a stop signal and resolves with the run's result. */
-  stop(signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT'): Promise<RunResult>;
+  stop(signal?: StopSignal): Promise<RunResult>;
 }
 
 /**
@@ -83,7 +83,7 @@ export interface InMemoryServer {
    */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Sends a stop signal and resolves with the run's result. */
-  stop(signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT'): Promise<RunResult>;
+  stop(signal?: StopSignal): Promise<RunResult>;
 }
 
 /**
@@ -113,32 +113,36 @@ interface Started {
   readonly container: Container;
   readonly events: LifecycleEvent[];
   readonly runtime: RuntimeInfo | undefined;
-  stop(signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT'): Promise<RunResult>;
+  stop(signal?: StopSignal): Promise<RunResult>;
   /** Waits for the run that ended before serving and says why. */
   failed(kind: string): Promise<Error>;
 }
 
 async function run(main: Class, kind: 'http' | 'grpc', options: TestServerOptions, memory: boolean): Promise<Started> {
-  const container = options.container ?? createTestContainer(main);
+  const { argv, container: given, spanExporter, overrides = [], ...test } = options;
+  const container = given ?? createTestContainer(main, { ...test, overrides });
+  if (given) applyOverrides(given, overrides);
+  // A container from createTestContainer keeps its config, unless this server is given its own.
+  const made = (given && madeWith.get(given)) || {};
+  const settings = test.settings ?? made.settings;
   if (memory) bindConstant(container, IN_MEMORY, true);
   const signals = new FakeSignals();
   const runtimeDir = mkdtempSync(join(tmpdir(), 'dionysus-test-'));
-  const settings = mergeDeep(
-    { [kind]: { port: 0, host: '127.0.0.1' }, admin: { port: 0, host: '127.0.0.1' }, runtimeDir },
-    options.settings,
-  );
+  // Ephemeral loopback ports and a runtime directory of its own, unless the test says otherwise.
+  const local = { [kind]: { port: 0, host: '127.0.0.1' }, admin: { port: 0, host: '127.0.0.1' }, runtimeDir };
   const events: LifecycleEvent[] = [];
   let ready!: () => void;
   const running = new Promise<void>((resolve) => {
     ready = resolve;
   });
   let exited = false;
-  const result = runCommand(main, options.argv ?? [kind], {
+  const result = runCommand(main, argv ?? [kind], {
+    ...test,
     container,
     signals,
-    settings: settings as DeepPartial<FrameworkSettings>,
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
+    config: mergeDeep({ dionysus: local }, test.config ?? made.config),
+    ...(settings ? { settings } : {}),
+    ...(spanExporter ? { spanExporter } : {}),
     onEvent: (event) => {
       events.push(event);
       if (event.type === 'exit') exited = true;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Command, Main, Option, PlanError, PreRun, Run } from 'dionysus';
-import { createTestContainer, runCommand } from 'dionysus/testing';
+import { createTestContainer, override, runCommand } from 'dionysus/testing';
 
 /** What the commands printed. */
 let out: string[] = [];
@@ -63,11 +63,7 @@ describe('container', () => {
 
   it('lets an override rebind a provider to a fake that the command then uses', async () => {
     const fake: Greeter = { greet: (name) => `fake hi ${name}` };
-    const container = createTestContainer(InjectApp, {
-      override: (c) => {
-        c.rebind(Greeter).toConstantValue(fake);
-      },
-    });
+    const container = createTestContainer(InjectApp, { overrides: [override(Greeter).useValue(fake)] });
     expect(container.get(GreetCommand).greeter).to.equal(fake);
 
     const result = await runCommand(InjectApp, ['greet', '--name', 'ada'], { container });
@@ -76,11 +72,7 @@ describe('container', () => {
   });
 
   it('builds a fresh container per test: an override does not leak into the next one', async () => {
-    createTestContainer(InjectApp, {
-      override: (c) => {
-        c.rebind(Greeter).toConstantValue({ greet: () => 'leaked' });
-      },
-    });
+    createTestContainer(InjectApp, { overrides: [override(Greeter).useValue({ greet: () => 'leaked' })] });
     await runCommand(InjectApp, ['greet']);
     expect(out).to.deep.equal(['hello main', 'hello world!']);
   });

@@ -12,7 +12,7 @@ import {
   Shutdown,
   StartupCheck,
 } from 'dionysus';
-import { createTestContainer, runCommand } from 'dionysus/testing';
+import { createTestContainer, override, runCommand } from 'dionysus/testing';
 import { inject } from 'inversify';
 import { buildPlan } from '../../lib/plan/plan.js';
 
@@ -724,7 +724,7 @@ describe('plan: validation', () => {
     ]);
   });
 
-  it('accepts a token-injected constructor parameter and lets an override bind it', () => {
+  it('accepts a token-injected constructor parameter and lets an override rebind it', () => {
     @Command('hello')
     class Hello {
       constructor(@inject('PREFIX') readonly prefix: string) {}
@@ -733,12 +733,10 @@ describe('plan: validation', () => {
       run(): void {}
     }
 
-    @Main({ name: 'token-app', commands: [Hello] })
+    @Main({ name: 'token-app', commands: [Hello], providers: [{ provide: 'PREFIX', useValue: 'hello' }] })
     class TokenApp {}
 
-    const container = createTestContainer(TokenApp, {
-      override: (c) => c.bind('PREFIX').toConstantValue('hi'),
-    });
+    const container = createTestContainer(TokenApp, { overrides: [override('PREFIX').useValue('hi')] });
     expect(container.get(Hello).prefix).to.equal('hi');
   });
 });

@@ -1,9 +1,10 @@
-import { Command, Logger, Option, PostRun, PreRun, Run, Shutdown } from 'dionysus';
+import { Clock, Command, Logger, Option, Output, PostRun, PreRun, Run, Shutdown } from 'dionysus';
 import { Greeter } from '../greeter.js';
 
 /**
- * `app greet --name x`: a one-shot task. Its stdout is the greeting alone;
- * its hooks log through the injected Logger (on stderr, as a task's logs are).
+ * `app greet --name x`: a one-shot task. Its Output (stdout) is the greeting
+ * alone; its hooks log through the injected Logger (on stderr, as a task's
+ * logs are). It waits on the injected Clock, so a test's FakeClock moves it.
  */
 @Command('greet', { description: 'Print a greeting (a one-shot task)' })
 export class GreetCommand {
@@ -19,6 +20,8 @@ export class GreetCommand {
   constructor(
     private readonly greeter: Greeter,
     private readonly log: Logger,
+    private readonly out: Output,
+    private readonly clock: Clock,
   ) {}
 
   @PreRun()
@@ -31,15 +34,15 @@ export class GreetCommand {
     if (this.waitMs > 0) {
       this.log.info({ waitMs: this.waitMs }, 'waiting before greeting');
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.waitMs);
+        const timer = this.clock.setTimeout(resolve, this.waitMs);
         signal.addEventListener('abort', () => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           resolve();
         });
       });
     }
     // The task's output: stdout carries nothing else.
-    for (let i = 0; i < this.times; i++) process.stdout.write(`${this.greeter.greet(this.name)}\n`);
+    for (let i = 0; i < this.times; i++) this.out.write(`${this.greeter.greet(this.name)}\n`);
   }
 
   @Shutdown()
