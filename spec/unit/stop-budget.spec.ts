@@ -184,7 +184,7 @@ describe('the shutdown budget, from the first signal to the exit', () => {
         settings: { shutdown: { timeoutMs: 1_000 }, hooks: { timeoutMs: 2_000 } },
       });
       expect(result.exitCode).to.equal(1);
-      expect(result.stderr).to.include('dionysus.hooks.timeoutMs (2000 ms, from the settings) cannot fit');
+      expect(result.stderr).to.include('dionysus.hooks.timeoutMs (2000 ms, from the config option) cannot fit');
       expect(result.stderr).to.include('dionysus.shutdown.timeoutMs (1000 ms');
       expect(calls).to.deep.equal([]);
     });
