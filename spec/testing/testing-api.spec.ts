@@ -1,5 +1,19 @@
 import { expect } from 'chai';
-import { AppConfig, Clock, Command, Controller, Get, InjectConfig, Logger, Main, Option, Output, Run } from 'dionysus';
+import {
+  AppConfig,
+  Clock,
+  Command,
+  Controller,
+  Get,
+  InjectConfig,
+  Logger,
+  Main,
+  Option,
+  Output,
+  PostRun,
+  PreRun,
+  Run,
+} from 'dionysus';
 import {
   createTestContainer,
   FakeClock,
@@ -110,6 +124,33 @@ describe('dionysus/testing', () => {
       expect(db).to.be.instanceOf(MemoryDatabase);
       expect(container.get(Database)).to.equal(db);
       expect(db.rows()).to.deep.equal(['in memory']);
+    });
+
+    it("runs a useClass replacement's own PreRun and PostRun hooks, as the command builds it", async () => {
+      const calls: string[] = [];
+      class SeededDatabase {
+        private seeded: string[] = [];
+        @PreRun()
+        async seed(): Promise<void> {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          this.seeded = ['seeded'];
+          calls.push('seed');
+        }
+        @PostRun()
+        close(): void {
+          calls.push('close');
+        }
+        rows(): string[] {
+          return this.seeded;
+        }
+      }
+      const result = await runCommand(TestingApp, ['report'], {
+        overrides: [override(Database).useClass(SeededDatabase)],
+        config: { greeting: { text: 'rows' } },
+      });
+      expect(result.exitCode, result.stderr).to.equal(0);
+      expect(result.stdout).to.equal('rows seeded.\n');
+      expect(calls).to.deep.equal(['seed', 'close']);
     });
 
     it('calls a useFactory with the tokens of inject resolved', async () => {
