@@ -1,7 +1,9 @@
 import type { Token } from '../../decorators/inject.js';
 import type { Class, ProviderPlan } from './types.js';
 
-const PROVIDER_KEYS = ['provide', 'useClass', 'useValue', 'useFactory', 'inject'];
+// `sqlDatabase` names the database a `sqlDatabase()` provider registers (dionysus/sql); the plan
+// keeps only its token, which names the database too.
+const PROVIDER_KEYS = ['provide', 'useClass', 'useValue', 'useFactory', 'inject', 'sqlDatabase'];
 const USE_KEYS = ['useClass', 'useValue', 'useFactory'] as const;
 
 /** A token as messages show it: a class by name, a string quoted, a symbol as `Symbol(description)`. */

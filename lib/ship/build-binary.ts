@@ -5,12 +5,15 @@
  * metadata) into one bundled file (esbuild) and then a Node single
  * executable (SEA, with code cache). The executable reads nothing from
  * node_modules at run time; configuration still loads from config/*.json
- * (NODE_CONFIG_DIR), so only JSON config files work.
+ * (NODE_CONFIG_DIR), so only JSON config files work. Native addons the
+ * bundle reaches are copied into `native/` beside the executable, which must
+ * ship with it (./native.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { appVersion } from '../cli/version.js';
+import { NATIVE_DIR, type NativeAddon, nativeAddons } from './native.js';
 
 /** The fuse node looks for to find an injected blob (see Node's single-executable-applications docs). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -25,7 +28,14 @@ export interface BuildOptions {
   log?: (line: string) => void;
 }
 
-export async function buildBinary(options: BuildOptions): Promise<{ path: string; bytes: number }> {
+export interface Built {
+  path: string;
+  bytes: number;
+  /** The native addons copied into `native/` beside the executable (empty: the executable is all there is). */
+  native: string[];
+}
+
+export async function buildBinary(options: BuildOptions): Promise<Built> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const entry = resolve(options.entry);
   const out = resolve(options.out ?? 'dist/bin/app');
@@ -34,31 +44,8 @@ export async function buildBinary(options: BuildOptions): Promise<{ path: string
   mkdirSync(work, { recursive: true });
   const bundle = join(work, 'app.cjs');
   const version = options.version ?? appVersion(undefined, entry) ?? '0.0.0';
-
-  const esbuild = load<typeof import('esbuild')>('esbuild');
-  const result = await esbuild.build({
-    entryPoints: [entry],
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    target: `node${process.versions.node.split('.')[0]}`,
-    format: 'cjs',
-    // Class and method names are part of every message (`Class.method`): keep them.
-    keepNames: true,
-    // A single executable has no dynamic-import callback: `import('http')` (the OTLP
-    // exporter loads its transport so) rejects with ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING.
-    // Lowered, it becomes a require of the built-in.
-    supported: { 'dynamic-import': false },
-    minifySyntax: true,
-    minifyWhitespace: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    define: { 'process.env.DIONYSUS_APP_VERSION': JSON.stringify(version) },
-    metafile: true,
-  });
-  log(
-    `bundled ${entry} into ${bundle} (${kib(statSync(bundle).size)}, ${Object.keys(result.metafile.inputs).length} modules)`,
-  );
+  const { modules, addons } = await bundleApp(entry, bundle, { version });
+  log(`bundled ${entry} into ${bundle} (${kib(statSync(bundle).size)}, ${modules} modules)`);
 
   const config = join(work, 'sea-config.json');
   const blob = join(work, 'app.blob');
@@ -77,9 +64,65 @@ export async function buildBinary(options: BuildOptions): Promise<{ path: string
   execFileSync(process.execPath, [postject, out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const native = shipAddons(addons, dirname(out));
+  for (const file of native) log(`shipped native addon ${file}: it must stay beside the executable`);
   const bytes = statSync(out).size;
   log(`wrote ${out} (${(bytes / 1024 / 1024).toFixed(1)} MiB, version ${version})`);
-  return { path: out, bytes };
+  return { path: out, bytes, native };
+}
+
+/**
+ * Bundles `entry` into one CommonJS file; the native addons it reaches are
+ * listed, for `shipAddons` to copy beside whatever runs the bundle.
+ */
+export async function bundleApp(
+  entry: string,
+  outfile: string,
+  options: { version: string; logLevel?: 'warning' | 'silent' },
+): Promise<{ modules: number; addons: NativeAddon[]; warnings: string[] }> {
+  const esbuild = load<typeof import('esbuild')>('esbuild');
+  const native = nativeAddons();
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    format: 'cjs',
+    // Class and method names are part of every message (`Class.method`): keep them.
+    keepNames: true,
+    // A single executable has no dynamic-import callback: `import('http')` (the OTLP
+    // exporter loads its transport so) rejects with ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING.
+    // Lowered, it becomes a require of the built-in.
+    supported: { 'dynamic-import': false },
+    minifySyntax: true,
+    minifyWhitespace: true,
+    legalComments: 'none',
+    logLevel: options.logLevel ?? 'warning',
+    define: { 'process.env.DIONYSUS_APP_VERSION': JSON.stringify(options.version) },
+    metafile: true,
+    plugins: [native.plugin],
+  });
+  return {
+    modules: Object.keys(result.metafile.inputs).length,
+    addons: native.addons,
+    warnings: result.warnings.map((w) => w.text),
+  };
+}
+
+/**
+ * Copies the addons into `native/` under `dir`, at the paths the bundle loads
+ * them from. Other files there stay: another executable built into the same
+ * folder may load them. Returns the paths written, relative to `dir`.
+ */
+export function shipAddons(addons: readonly NativeAddon[], dir: string): string[] {
+  const root = join(dir, NATIVE_DIR);
+  return addons.map((addon) => {
+    const target = join(root, addon.file);
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(addon.source, target);
+    return `${NATIVE_DIR}/${addon.file}`;
+  });
 }
 
 function load<T>(name: string): T {

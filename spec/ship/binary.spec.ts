@@ -1,22 +1,13 @@
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { GreeterClient, type HelloReply } from '../../proto/gen/helloworld/helloworld.js';
-import { type Child, DIST, type Exit, killChildren, node, ROOT, run, SAMPLE } from '../integration/child.js';
+import { type Child, type Exit, killChildren, ROOT, run, SAMPLE } from '../integration/child.js';
 import { parseExposition } from '../telemetry/exposition.js';
 import { logLines, messagesAmong, waitForLog, withoutShellConfig } from '../telemetry/log-lines.js';
 import { OtlpGrpcReceiver, OtlpReceiver } from '../telemetry/otlp-receiver.js';
+import { shipExecutable, tempFolders } from './executable.js';
 
 // The reference app as a single executable (esbuild bundle + Node SEA), run the way a container runs it:
 // copied alone into an empty directory with no node_modules above it, NODE_PATH unset and HOME there too,
@@ -24,37 +15,16 @@ import { OtlpGrpcReceiver, OtlpReceiver } from '../telemetry/otlp-receiver.js';
 describe('the single executable of the sample app', () => {
   let home: string;
   let app: string;
-  const made: string[] = [];
-  const temp = (prefix: string): string => {
-    const dir = mkdtempSync(join(tmpdir(), `dionysus-${prefix}-`));
-    made.push(dir);
-    return dir;
-  };
+  const { temp, removeAll } = tempFolders();
 
   before(async function () {
     this.timeout(120_000);
-    const build = temp('build');
-    const built = await node(join(DIST, 'lib', 'ship', 'build-binary.js'), [
-      SAMPLE,
-      '--out',
-      join(build, 'app'),
-    ]).waitForExit(120_000);
-    expect(built.code, built.stderr).to.equal(0);
     home = temp('exe');
-    app = join(home, 'app');
-    copyFileSync(join(build, 'app'), app);
-    chmodSync(app, 0o755);
-    rmSync(build, { recursive: true, force: true });
-    for (let dir = home; ; dir = dirname(dir)) {
-      expect(existsSync(join(dir, 'node_modules')), `${dir} must have no node_modules for this spec to mean anything`)
-        .to.be.false;
-      if (dirname(dir) === dir) break;
-    }
+    ({ app } = await shipExecutable(SAMPLE, home));
+    expect(existsSync(join(home, 'native')), 'the sample app loads no native addon').to.be.false;
   });
 
-  after(() => {
-    for (const dir of made) rmSync(dir, { recursive: true, force: true });
-  });
+  after(removeAll);
 
   afterEach(killChildren);
 
