@@ -55,7 +55,7 @@ export function manifestCommand(plan: AppPlan): CommandClass {
       category: 'Deploying',
       description: 'print the Kubernetes objects of a command: a v1 List (JSON or YAML)',
       details:
-        'A Deployment (non-root, read-only root filesystem, resources), its Service, a PodDisruptionBudget and a ConfigMap of the config files; optionally a ServiceMonitor and a HorizontalPodAutoscaler. Probes, terminationGracePeriodSeconds and the drain delay follow the configuration (as it applies inside Kubernetes). Refuses a grace period the shutdown budget cannot fit.',
+        'A Deployment (non-root, read-only root filesystem, resources), its Service, a PodDisruptionBudget and a ConfigMap of the config files; with a sql database, its migration as an init container (or a Job); optionally a ServiceMonitor and a HorizontalPodAutoscaler. Probes, terminationGracePeriodSeconds and the drain delay follow the configuration (as it applies inside Kubernetes). Refuses a grace period the shutdown budget cannot fit.',
       examples: [
         ['The bundle of the http command', `$0 manifest http --image registry.example/${plan.name}:1.0.0`],
         [
@@ -73,6 +73,7 @@ export function manifestCommand(plan: AppPlan): CommandClass {
       '--cpu': 'CPU',
       '--memory': 'SIZE',
       '--autoscale': 'MIN:MAX',
+      '--migrations': 'init|job|none',
       '--only': 'KIND',
       '--format': 'json|yaml',
     };
@@ -90,6 +91,9 @@ export function manifestCommand(plan: AppPlan): CommandClass {
       description: 'add a Prometheus Operator ServiceMonitor for /metrics',
     });
     autoscale = Option.String('--autoscale', { description: 'add a HorizontalPodAutoscaler on 70% CPU' });
+    migrations = Option.String('--migrations', {
+      description: 'with a sql database: run `migrate up` as an init container (the default), a Job, or none',
+    });
     only = Option.String('--only', { description: 'print only this kind, e.g. Deployment' });
     format = Option.String('--format', { description: 'json (the default) or yaml' });
 
@@ -111,6 +115,7 @@ export function manifestCommand(plan: AppPlan): CommandClass {
         memory: this.memory,
         serviceMonitor: this.serviceMonitor,
         autoscale: this.autoscale,
+        migrations: this.migrations,
         only: this.only,
       });
       if (!result.ok) {

@@ -3,13 +3,15 @@
  * hardened (non-root, read-only root filesystem, no privilege escalation, no
  * capabilities, resources), with the Service in front of it, a
  * PodDisruptionBudget, the app's config files as a ConfigMap mounted where
- * node-config reads them, and optionally a Prometheus Operator ServiceMonitor
+ * node-config reads them, the migrations of its sql databases (an init
+ * container, or Jobs), and optionally a Prometheus Operator ServiceMonitor
  * and a HorizontalPodAutoscaler, as one `v1` `List`.
  */
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { AppPlan } from '../plan/types.js';
+import type { AppPlan, CommandPlan } from '../plan/types.js';
 import { type ManifestOptions, renderManifest } from './manifest.js';
+import { migrationContainers, migrationJobs, migrationsMode, sqlDatabasesOf } from './migrations.js';
 
 export interface BundleOptions extends ManifestOptions {
   /** CPU request (no limit: a CPU limit throttles the event loop and times probes out). @default '100m' */
@@ -20,7 +22,12 @@ export interface BundleOptions extends ManifestOptions {
   serviceMonitor?: boolean | undefined;
   /** `MIN:MAX`: adds a HorizontalPodAutoscaler on 70% CPU (the Deployment then leaves replicas to it). */
   autoscale?: string | undefined;
-  /** Only this kind of the bundle, e.g. `Deployment`. */
+  /**
+   * How the migrations of the command's sql databases run: `init` containers
+   * of the Deployment, `job`s, or `none`. @default 'init' when it has a database
+   */
+  migrations?: string | undefined;
+  /** Only this kind of the bundle, e.g. `Deployment` (a List when the bundle has several). */
   only?: string | undefined;
 }
 
@@ -65,6 +72,9 @@ export function renderBundle(plan: AppPlan, options: BundleOptions, env = proces
   }
   const deployment = renderManifest(plan, options, env);
   if (!deployment.ok) return deployment;
+  const databases = sqlDatabasesOf(plan.commands.get(options.command) as CommandPlan);
+  const migrations = migrationsMode(options.migrations, options.command, databases);
+  if (typeof migrations === 'object') return { ok: false, error: migrations.error };
   const config = configFiles(env, cwd);
   if (typeof config === 'string') return { ok: false, error: config };
 
@@ -79,11 +89,16 @@ export function renderBundle(plan: AppPlan, options: BundleOptions, env = proces
     container.env = [...(container.env ?? []), { name: 'NODE_CONFIG_DIR', value: CONFIG_MOUNT }];
   }
   if (autoscale) delete (manifest.spec as { replicas?: number }).replicas;
+  const migrate = migrationContainers(container, databases);
+  // Init containers listed before the containers, as they run.
+  if (migrations === 'init')
+    manifest.spec.template.spec = { ...pod, initContainers: migrate, containers: pod.containers };
 
   const selector = { matchLabels: labels };
   const items: K8sObject[] = [];
   if (config)
     items.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-config`, labels }, data: config });
+  if (migrations === 'job') items.push(...(migrationJobs(plan.name, labels, pod, migrate) as K8sObject[]));
   items.push(manifest as unknown as K8sObject);
   items.push({
     apiVersion: 'v1',
@@ -133,14 +148,17 @@ export function renderBundle(plan: AppPlan, options: BundleOptions, env = proces
     });
   }
   if (options.only !== undefined) {
-    const item = items.find((i) => i.kind === options.only);
-    if (!item) {
+    const only = items.filter((i) => i.kind === options.only);
+    if (only.length === 0) {
       return {
         ok: false,
-        error: `--only ${options.only}: the bundle of ${options.command} has ${items.map((i) => i.kind).join(', ')}`,
+        error: `--only ${options.only}: the bundle of ${options.command} has ${[...new Set(items.map((i) => i.kind))].join(', ')}`,
       };
     }
-    return { ok: true, output: item };
+    return {
+      ok: true,
+      output: only.length === 1 ? (only[0] as K8sObject) : { apiVersion: 'v1', kind: 'List', items: only },
+    };
   }
   return { ok: true, output: { apiVersion: 'v1', kind: 'List', items } };
 }
@@ -154,7 +172,16 @@ interface Container {
 
 interface Deployment {
   metadata: { name: string; labels: Record<string, string> };
-  spec: { template: { spec: { containers: Container[]; volumes: Record<string, unknown>[]; [key: string]: unknown } } };
+  spec: {
+    template: {
+      spec: {
+        containers: Container[];
+        initContainers?: Record<string, unknown>[];
+        volumes: Record<string, unknown>[];
+        [key: string]: unknown;
+      };
+    };
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { type Exit, killChildren, node, ROOT, SAMPLE } from '../integration/child.js';
 import { withoutShellConfig } from '../telemetry/log-lines.js';
+import { itemOf, type KubeList, validateBundle } from './kube-objects.js';
 
 /** What the specs read of a generated Deployment. */
 interface Probe {
@@ -35,46 +36,6 @@ interface Manifest {
       readonly spec: { terminationGracePeriodSeconds: number; containers: Container[] };
     };
   };
-}
-
-interface KubeObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { name: string; labels: Record<string, string> };
-  readonly [key: string]: unknown;
-}
-
-interface KubeList {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly items: KubeObject[];
-}
-
-function itemOf(list: KubeList, kind: string): KubeObject {
-  const found = list.items.filter((item) => item.kind === kind);
-  expect(found, `one ${kind} in ${list.items.map((i) => i.kind).join(', ')}`).to.have.length(1);
-  return found[0] as KubeObject;
-}
-
-/** Each object of the bundle against the schema of its kind (kubernetes-models; the Prometheus Operator's for ServiceMonitor). */
-async function validateBundle(list: KubeList): Promise<void> {
-  const models: Record<string, () => Promise<new (data: never) => { validate(): void }>> = {
-    Deployment: async () => (await import('kubernetes-models/apps/v1/Deployment')).Deployment,
-    Service: async () => (await import('kubernetes-models/v1/Service')).Service,
-    ConfigMap: async () => (await import('kubernetes-models/v1/ConfigMap')).ConfigMap,
-    PodDisruptionBudget: async () =>
-      (await import('kubernetes-models/policy/v1/PodDisruptionBudget')).PodDisruptionBudget,
-    HorizontalPodAutoscaler: async () =>
-      (await import('kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler')).HorizontalPodAutoscaler,
-    ServiceMonitor: async () =>
-      (await import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor')).ServiceMonitor,
-  };
-  for (const item of list.items) {
-    const model = models[item.kind];
-    if (!model) throw new Error(`no schema for ${item.kind}`);
-    const Model = await model();
-    new Model(item as never).validate();
-  }
 }
 
 const SERVERS = ['http', 'grpc', 'ctl'] as const;
