@@ -1,7 +1,7 @@
 import type { Token } from '../../decorators/inject.js';
 import type { Class, ProviderPlan } from './types.js';
 
-const PROVIDER_KEYS = ['provide', 'useClass', 'useValue', 'useFactory', 'inject'];
+const PROVIDER_KEYS = ['provide', 'useClass', 'useValue', 'useFactory', 'inject', 'component', 'commands'];
 const USE_KEYS = ['useClass', 'useValue', 'useFactory'] as const;
 
 /** A token as messages show it: a class by name, a string quoted, a symbol as `Symbol(description)`. */
@@ -24,7 +24,12 @@ export function providerLabel(provider: ProviderPlan): string {
  * Reads a `providers` list of `@Main` or `@Command` (`owner` is e.g.
  * `@Main(App)`) into provider plans, with a problem for each malformed entry.
  */
-export function planProviders(list: unknown, owner: string, problems: string[]): ProviderPlan[] {
+export function planProviders(
+  list: unknown,
+  owner: string,
+  problems: string[],
+  { commands = false }: { commands?: boolean } = {},
+): ProviderPlan[] {
   if (list === undefined) return [];
   if (!Array.isArray(list)) {
     problems.push(`${owner}: providers must be an array of classes and { provide, ... } providers.`);
@@ -34,6 +39,11 @@ export function planProviders(list: unknown, owner: string, problems: string[]):
   for (const [index, entry] of list.entries()) {
     const where = `${owner} providers[${index}]`;
     const plan = planProvider(entry as unknown, where, problems);
+    if (plan && plan.commands.length > 0 && !commands) {
+      problems.push(
+        `${providerLabel(plan)}: brings commands, which only @Main's providers may; move it to @Main({ providers }).`,
+      );
+    }
     if (plan) plans.push(plan);
   }
   return plans;
@@ -48,6 +58,8 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
       useValue: undefined,
       useFactory: undefined,
       inject: [],
+      component: undefined,
+      commands: [],
       where,
     };
   }
@@ -81,10 +93,23 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
     );
     return undefined;
   }
-  const { useClass, useFactory, inject } = record;
+  const { useClass, useFactory, inject, component, commands } = record;
   if (inject !== undefined && uses[0] !== 'useFactory') {
     problems.push(`${label}: inject lists a factory's parameters and goes with useFactory only.`);
   }
+  if (component !== undefined && (uses[0] !== 'useFactory' || typeof component !== 'function')) {
+    problems.push(
+      `${label}: component is ${describe(component)}; it goes with useFactory, as a function from the value made to its Resource.`,
+    );
+  }
+  if (commands !== undefined && (!Array.isArray(commands) || !commands.every((c) => typeof c === 'function'))) {
+    problems.push(`${label}: commands must be an array of @Command classes.`);
+  }
+  const common = {
+    component: uses[0] === 'useFactory' ? (component as ProviderPlan['component']) : undefined,
+    commands: [...((commands as Class[] | undefined) ?? [])],
+    where,
+  };
   if (uses[0] === 'useClass' && typeof useClass !== 'function') {
     problems.push(`${label}: useClass is ${describe(useClass)}, not a class.`);
   }
@@ -118,7 +143,7 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
       useValue: undefined,
       useFactory: undefined,
       inject: [],
-      where,
+      ...common,
     };
   }
   if (uses[0] === 'useValue') {
@@ -129,7 +154,7 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
       useValue: record.useValue,
       useFactory: undefined,
       inject: [],
-      where,
+      ...common,
     };
   }
   return {
@@ -139,7 +164,7 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
     useValue: undefined,
     useFactory: useFactory as ProviderPlan['useFactory'],
     inject: tokens,
-    where,
+    ...common,
   };
 }
 
