@@ -12,6 +12,8 @@ export {
   Injectable,
   type InjectDecorator,
   type Provider,
+  type Resource,
+  type ResourceCheck,
   type Token,
   type ValueProvider,
 } from './inject.js';

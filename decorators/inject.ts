@@ -39,6 +39,49 @@ export interface FactoryProvider<T = unknown> {
   useFactory: (...deps: any[]) => T | Promise<T>;
   /** The tokens passed to the factory, in order. @default [] */
   inject?: readonly Token[];
+  /**
+   * What owns the value the factory made: the lifecycle starts, drains and
+   * stops it, and its checks join the probes, when the running command
+   * builds the value (see `Resource`).
+   * @example
+   * { provide: PG_POOL, useFactory: () => new Pool(), component: (pool) => ({ label: 'pg', stop: () => pool.end() }) }
+   */
+  component?(value: T): Resource;
+  /**
+   * Task commands that come with the provider (`migrate up` with a database),
+   * added to the app's commands as if `@Main({ commands })` listed them. @Main's providers only.
+   */
+  commands?: readonly ConcreteClass[];
+}
+
+/** A check a `Resource` adds to a probe: it throws (or rejects) when unhealthy. */
+export interface ResourceCheck {
+  readonly probe: 'startup' | 'liveness' | 'readiness';
+  readonly name: string;
+  /** Undefined: `dionysus.health.checkTimeoutMs`. */
+  readonly timeoutMs?: number | undefined;
+  run(): unknown;
+}
+
+/**
+ * The lifecycle part owning a value a factory provider made (a database pool,
+ * a client, a task pool). It runs like its provider's own hooks: `start`
+ * before the PreRun hooks of every class that depends on it, `stop` after
+ * their PostRun hooks, in exactly the reverse order; `drain` after the
+ * servers drained on a stop signal, before any Shutdown hook. Each call gets
+ * an AbortSignal that fires at its deadline (the hook deadline, and the
+ * shutdown budget after a signal); `stop` runs only when `start` succeeded.
+ */
+export interface Resource {
+  /** How events, logs and errors name its calls, e.g. `sql:main`. */
+  readonly label: string;
+  /** Among parts that do not depend on one another, the lower starts first and stops last, as a hook's `order`. @default 0 */
+  readonly order?: number;
+  start?(deadline: AbortSignal): unknown;
+  drain?(deadline: AbortSignal): unknown;
+  stop?(deadline: AbortSignal): unknown;
+  /** Registered when the value is built, read by every probe transport. */
+  checks?(): readonly ResourceCheck[];
 }
 
 /** What `@Main({ providers })` and `@Command(name, { providers })` take. */

@@ -56,8 +56,9 @@ export async function runCli(cli: Cli, argv: readonly string[], io: Io, plan?: A
     if (!command.help) validateValues(command);
   } catch (error) {
     // clipanion reports a missing required option as "Command not found": name the option instead.
-    const missing = command ? undefined : missingRequired(plan, argv);
-    const generated = missing && GENERATED.get(cli)?.get(argv[0] as string);
+    const named = command ? undefined : commandOf(plan, argv);
+    const missing = named && missingRequired(named, argv);
+    const generated = missing && GENERATED.get(cli)?.get(named.name);
     if (generated) command = new generated() as Command;
     // A bad value shows its own command's usage, as clipanion's own option errors do.
     io.stderr.write(cli.error(missing ?? error, { colored, command: command ?? null }));
@@ -79,10 +80,10 @@ function versionCommand(plan: AppPlan): CommandClass {
 
 function commandClass(plan: CommandPlan, execute: Execute): CommandClass {
   const Generated = class extends Command {
-    static override paths = [[plan.name]];
+    static override paths = [plan.name.split(' ')];
     static [PLAN] = plan;
     static [VALUE_NAMES] = Object.fromEntries(
-      plan.options.flatMap((o) => (o.valueName ? [[o.flag, o.valueName]] : [])),
+      plan.options.flatMap((o) => (o.valueName && !o.positional ? [[o.flag, o.valueName]] : [])),
     );
     static override usage = Command.Usage({
       category: plan.server ? 'Servers' : 'Tasks',
@@ -109,6 +110,7 @@ function commandClass(plan: CommandPlan, execute: Execute): CommandClass {
 }
 
 function define(option: OptionPlan): unknown {
+  if (option.positional) return Option.String({ required: option.required, name: option.flag });
   const base = { description: option.description, required: option.required };
   switch (option.type) {
     case 'boolean':
@@ -140,12 +142,23 @@ function validateValues(command: Command): void {
   }
 }
 
+/** The command argv names (its path's words first), the longest path winning. */
+function commandOf(plan: AppPlan | undefined, argv: readonly string[]): CommandPlan | undefined {
+  let found: CommandPlan | undefined;
+  for (const command of plan?.commands.values() ?? []) {
+    const path = command.name.split(' ');
+    if (path.every((word, i) => argv[i] === word) && path.length > (found?.name.split(' ').length ?? 0))
+      found = command;
+  }
+  return found;
+}
+
 /** The usage error for `app <command>` run without one of its required options, if that is what went wrong. */
-function missingRequired(plan: AppPlan | undefined, argv: readonly string[]): UsageError | undefined {
-  const command = plan?.commands.get(argv[0] ?? '');
-  if (!command) return undefined;
-  const given = new Set(argv.slice(1).map((arg) => arg.split('=', 1)[0]));
-  const absent = command.options.filter((o) => o.required && !o.flag.split(',').some((name) => given.has(name)));
+function missingRequired(command: CommandPlan, argv: readonly string[]): UsageError | undefined {
+  const given = new Set(argv.slice(command.name.split(' ').length).map((arg) => arg.split('=', 1)[0]));
+  const absent = command.options.filter(
+    (o) => o.required && !o.positional && !o.flag.split(',').some((name) => given.has(name)),
+  );
   if (absent.length === 0) return undefined;
   const flags = absent.map((o) => o.flag.split(',').at(-1)).join(', ');
   return new UsageError(`${command.name}: missing required option${absent.length > 1 ? 's' : ''} ${flags}`);

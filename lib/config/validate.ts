@@ -1,5 +1,5 @@
-import { sqlProblems } from '../sql/settings.js';
 import { type FrameworkSettings, LOG_LEVELS, MAX_TIMER_MS } from './defaults.js';
+import type { NamedRules } from './named.js';
 
 /** A check of one framework key: returns what is wrong, or undefined. */
 type Rule = (value: unknown) => string | undefined;
@@ -12,9 +12,6 @@ const positiveMs: Rule = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v > 0 ? timerRange(v) : 'is not a positive number of milliseconds';
 const nonNegativeMs: Rule = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? timerRange(v) : 'is not a number of milliseconds (0 or more)';
-const count: Rule = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a whole number above 0');
-const countOrZero: Rule = (v) =>
-  Number.isInteger(v) && (v as number) >= 0 ? undefined : 'is not a whole number (0 or more)';
 const bytes: Rule = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a positive number of bytes');
 const share: Rule = (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'is not a share between 0 and 1');
 const level: Rule = (v) =>
@@ -72,28 +69,13 @@ export const RULES: Record<string, Rule> = {
 };
 
 /**
- * Sections of named instances, `<section>.<name>.<key>` (`pool.jobs.size`): the keys of one
- * instance and their rules. Unknown keys are errors here too.
+ * Sections of named instances (`sql.<name>`, `redis.<name>`, `pool.<name>`), each checked by its
+ * integration's rules; required only when the section is present.
  */
-export const NAMED_RULES: Record<string, Record<string, Rule>> = {
-  pool: {
-    size: count,
-    maxQueue: countOrZero,
-    nonBlocking: flag,
-    submitTimeoutMs: positiveMs,
-    drainTimeoutMs: positiveMs,
-  },
-};
-
-/**
- * Sections of named instances with nested keys (`sql.<name>.health.intervalMs`,
- * `redis.<name>.health.intervalMs`), checked by their integration's own rules.
- */
-const NAMED_SECTIONS: Record<string, (section: unknown, prefix: string) => SettingProblem[]> = {
-  sql: sqlProblems,
-  // Required only when the section is present.
-  redis: (section) =>
-    (require('../redis/settings.js') as typeof import('../redis/settings.js')).redisSectionProblems(section),
+const NAMED: Record<string, () => NamedRules> = {
+  sql: () => (require('../sql/settings.js') as typeof import('../sql/settings.js')).SQL_RULES,
+  redis: () => (require('../redis/settings.js') as typeof import('../redis/settings.js')).REDIS_NAMED,
+  pool: () => (require('../pool/settings.js') as typeof import('../pool/settings.js')).POOL_RULES,
 };
 
 export interface SettingProblem {
@@ -110,18 +92,14 @@ export function validateSection(section: unknown, prefix = ''): SettingProblem[]
   const problems: SettingProblem[] = [];
   for (const [name, value] of Object.entries(section)) {
     const key = prefix ? `${prefix}.${name}` : name;
-    const rule = RULES[key] ?? namedRule(key);
-    const named = Object.hasOwn(NAMED_SECTIONS, key) ? NAMED_SECTIONS[key] : undefined;
-    if (named) {
-      problems.push(...named(value, key));
+    const rule = RULES[key];
+    if (!prefix && Object.hasOwn(NAMED, key)) {
+      const { sectionProblems } = require('./named.js') as typeof import('./named.js');
+      problems.push(...sectionProblems(value, key, (NAMED[key] as () => NamedRules)()));
     } else if (rule) {
       const problem = rule(value);
       if (problem) problems.push({ key, value, problem });
-    } else if (
-      Object.hasOwn(NAMED_RULES, key) ||
-      Object.hasOwn(NAMED_RULES, prefix) ||
-      Object.keys(RULES).some((k) => k.startsWith(`${key}.`))
-    ) {
+    } else if (Object.keys(RULES).some((k) => k.startsWith(`${key}.`))) {
       problems.push(...validateSection(value, key));
     } else {
       problems.push({ key, value, problem: `is not a framework key (known here: ${knownUnder(prefix).join(', ')})` });
@@ -130,22 +108,11 @@ export function validateSection(section: unknown, prefix = ''): SettingProblem[]
   return problems;
 }
 
-/** The names a section may hold: its keys and groups, or an instance's keys (`pool.jobs`: size, maxQueue…). */
+/** The names a section may hold: its keys and groups. */
 function knownUnder(prefix: string): string[] {
-  const [section = '', name, ...rest] = prefix.split('.');
-  if (Object.hasOwn(NAMED_RULES, section) && name && rest.length === 0) return Object.keys(NAMED_RULES[section]!);
   const under = prefix ? `${prefix}.` : '';
-  const keys = [...Object.keys(RULES), ...Object.keys(NAMED_RULES), ...Object.keys(NAMED_SECTIONS)].filter((k) =>
-    k.startsWith(under),
-  );
+  const keys = [...Object.keys(RULES), ...(prefix ? [] : Object.keys(NAMED))].filter((k) => k.startsWith(under));
   return [...new Set(keys.map((k) => k.slice(under.length).split('.')[0] as string))];
-}
-
-/** The rule of a key inside a named instance (`pool.jobs.size` → the pool rule `size`). */
-function namedRule(key: string): Rule | undefined {
-  const [section = '', name, field, ...rest] = key.split('.');
-  const rules = Object.hasOwn(NAMED_RULES, section) ? NAMED_RULES[section] : undefined;
-  return rules && name && field && rest.length === 0 && Object.hasOwn(rules, field) ? rules[field] : undefined;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { Container, decorate, injectable, type ServiceIdentifier } from 'inversify';
 import { DionysusError, messageOf } from '../errors.js';
-import type { AppPlan, Class, CommandPlan, ProviderPlan } from '../plan/types.js';
+import { providerLabel } from '../plan/providers.js';
+import type { AppPlan, Class, CommandPlan, ProviderPlan, Resource } from '../plan/types.js';
 
 // inversify's own flag; read so that classes the user marked @injectable() are left as they are.
 const INJECTABLE_FLAG = '@inversifyjs/core/classIsInjectableFlagReflectKey';
@@ -12,6 +13,15 @@ export function makeInjectable(cls: Function): void {
 
 type Built = (instance: unknown) => void;
 const builtListeners = new WeakMap<Container, Built[]>();
+/** The Resource owning each value a factory with a `component` made, found once when it was built. */
+const resources = new WeakMap<object, Resource>();
+
+/** The lifecycle part that owns a value the container built (a factory provider's `component`), if any. */
+export function resourceOf(value: unknown): Resource | undefined {
+  return value !== null && (typeof value === 'object' || typeof value === 'function')
+    ? resources.get(value)
+    : undefined;
+}
 
 /**
  * A container with the app's bindings as singletons: every class bound to
@@ -23,7 +33,8 @@ export function createAppContainer(plan: AppPlan, command?: CommandPlan): Contai
   const container = new Container({ defaultScope: 'Singleton' });
   const listeners: Built[] = [];
   builtListeners.set(container, listeners);
-  const built = (_context: unknown, instance: unknown): unknown => {
+  const built = (_context: unknown, instance: unknown, provider?: ProviderPlan): unknown => {
+    if (provider?.component) own(provider, instance);
     for (const listener of listeners) listener(instance);
     return instance;
   };
@@ -56,12 +67,30 @@ export function onBuilt(container: Container, listener: (instance: unknown) => v
   builtListeners.get(container)?.push(listener);
 }
 
+/** Asks a factory's `component` for the Resource owning what it made, once; a bad answer names the provider. */
+function own(provider: ProviderPlan, value: unknown): void {
+  if (resourceOf(value)) return;
+  const label = providerLabel(provider);
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
+    throw new DionysusError('plan', `${label}: has a component but its factory made ${String(value)}, not an object.`);
+  }
+  const resource = (provider.component as (value: unknown) => Resource)(value);
+  if (!resource || typeof resource !== 'object' || typeof resource.label !== 'string' || resource.label === '') {
+    throw new DionysusError(
+      'plan',
+      `${label}: component returned ${resource === null ? 'null' : typeof resource}, not a Resource with a label.`,
+    );
+  }
+  resources.set(value, resource);
+}
+
 function bindProvider(
   container: Container,
   provider: ProviderPlan,
-  built: (context: never, instance: unknown) => unknown,
+  built: (context: never, instance: unknown, provider?: ProviderPlan) => unknown,
   onlyFor?: Class,
 ): void {
+  const activate = (context: never, instance: unknown): unknown => built(context, instance, provider);
   const bind = container.bind(provider.token as never);
   const { useClass, useFactory } = provider;
   let syntax:
@@ -82,8 +111,8 @@ function bindProvider(
     makeInjectable(useClass as Class);
     syntax = bind.to(useClass as never);
   }
-  if (onlyFor) syntax.whenAnyAncestorIs(onlyFor as never).onActivation(built as never);
-  else syntax.onActivation(built as never);
+  if (onlyFor) syntax.whenAnyAncestorIs(onlyFor as never).onActivation(activate as never);
+  else syntax.onActivation(activate as never);
 }
 
 /** Binds (or rebinds) a constant, so a container can serve several runs. */

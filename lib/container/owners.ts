@@ -3,16 +3,20 @@ import { DionysusError, HookError, HookTimeoutError, messageOf } from '../errors
 import type { Clock } from '../lifecycle/clock.js';
 import { planOfBuilt } from '../plan/plan.js';
 import { providerLabel } from '../plan/providers.js';
-import type { AppPlan, BuildPlan, CommandPlan, HookSet, Token } from '../plan/types.js';
-import { resolveClass } from './container.js';
+import type { AppPlan, BuildPlan, CommandPlan, HookSet, Resource, Token } from '../plan/types.js';
+import { resolveClass, resourceOf } from './container.js';
 
 export interface HookOwner {
-  /** The class name, for messages (`Class.method` hook names stay as they are). */
+  /** The class name, for messages (`Class.method` hook names stay as they are); a resource's label. */
   readonly name: string;
   readonly instance: object;
   /** This class's hooks by phase, each list sorted by `order` (HookSet from lib/plan/types.ts). */
   readonly hooks: HookSet;
+  /** The Resource owning the built value (a factory's `component`): it starts and stops in the value's place. */
+  readonly resource?: Resource;
 }
+
+const NO_HOOKS: HookSet = { prerun: [], postrun: [], shutdown: [] };
 
 /**
  * Builds the running command's objects (resolving async factories first, each under `timeoutMs`, a failure
@@ -40,10 +44,14 @@ export async function resolveOwners(args: {
   const others = command.builds.filter((b) => b.token !== plan.main && b.token !== command.cls);
   const owners: HookOwner[] = [];
   const seen = new Set<unknown>([main, cmd]);
-  for (const build of dependencyOrder(others, (b) => hooksOf(plan, built.get(b.token)))) {
+  const rank = (b: BuildPlan): number | undefined => resourceOf(built.get(b.token))?.order;
+  for (const build of dependencyOrder(others, (b) => hooksOf(plan, built.get(b.token)), rank)) {
     const instance = built.get(build.token);
     if (seen.has(instance) || !instance || typeof instance !== 'object') continue;
     seen.add(instance);
+    // The resource first: what the value's own hooks do needs it started, and it stops after them.
+    const resource = resourceOf(instance);
+    if (resource) owners.push({ name: resource.label, instance, hooks: NO_HOOKS, resource });
     const hooks = hooksOf(plan, instance);
     if (hooks.prerun.length + hooks.postrun.length + hooks.shutdown.length === 0) continue;
     owners.push({ name: instance.constructor.name, instance, hooks });
@@ -77,15 +85,28 @@ function hooksOf(plan: AppPlan, instance: unknown): HookSet {
 
 /**
  * Kahn's algorithm over the builds: a build becomes ready once all it needs
- * is placed; among ready ones, the lowest `order` of its PreRun hooks goes
- * first, then the one declared (walked) first.
+ * is placed; among ready ones, the lowest `order` of its PreRun hooks (or of
+ * the Resource owning it) goes first, then the one declared (walked) first.
  */
-function dependencyOrder(builds: readonly BuildPlan[], hooks: (build: BuildPlan) => HookSet): BuildPlan[] {
+function dependencyOrder(
+  builds: readonly BuildPlan[],
+  hooks: (build: BuildPlan) => HookSet,
+  resourceRank: (build: BuildPlan) => number | undefined,
+): BuildPlan[] {
   const index = new Map(builds.map((b, i) => [b.token, i]));
   const rank = builds.map((b) => {
     const prerun = hooks(b).prerun;
-    return prerun.length > 0 ? Math.min(...prerun.map((h) => h.order)) : 0;
+    const orders = [...prerun.map((h) => h.order), resourceRank(b) ?? (prerun.length > 0 ? Infinity : 0)];
+    return Math.min(...orders);
   });
+  // What a build needs goes ahead with it: a dependency takes the lowest rank of what depends on it
+  // (builds come dependencies first, so walking them backwards reaches every dependent first).
+  for (let i = builds.length - 1; i >= 0; i--) {
+    for (const dep of (builds[i] as BuildPlan).deps) {
+      const at = index.get(dep);
+      if (at !== undefined && at !== i) rank[at] = Math.min(rank[at] as number, rank[i] as number);
+    }
+  }
   const waiting = builds.map((b) => b.deps.filter((d) => index.has(d) && d !== b.token).length);
   const placed = new Set<number>();
   const ordered: BuildPlan[] = [];

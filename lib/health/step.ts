@@ -1,6 +1,6 @@
 import type { Container } from 'inversify';
 import { type FrameworkSettings, runtimeDirOf } from '../config/defaults.js';
-import { bindConstant, onBuilt } from '../container/container.js';
+import { bindConstant, onBuilt, resourceOf } from '../container/container.js';
 import { DionysusError } from '../errors.js';
 import type { Clock } from '../lifecycle/clock.js';
 import type { Component } from '../lifecycle/component.js';
@@ -63,6 +63,8 @@ export function createHealth(options: HealthOptions): HealthParts {
         if (instance && typeof instance === 'object') {
           addChecks(health, instance, planOfBuilt(plan, instance.constructor).checks);
         }
+        // What a factory's component owns (a database, a Redis client) brings its own checks.
+        for (const check of resourceOf(instance)?.checks?.() ?? []) health.addCheck(check);
       });
       events.on((event) => health.observe(event));
       if (!runtime) return;

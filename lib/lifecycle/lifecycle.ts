@@ -6,7 +6,7 @@ import type { AppPlan, CommandPlan } from '../plan/types.js';
 import { type Clock, sleep } from './clock.js';
 import type { Component } from './component.js';
 import type { LifecycleEvents, Outcome, Phase } from './events.js';
-import { type Call, componentPart, ownerPart, type Part } from './parts.js';
+import { type Call, componentPart, ownerPart, type Part, resourcePart } from './parts.js';
 import type { RunHandle, ServerRunner } from './runner.js';
 import { SIGNAL_NUMBERS, type SignalSource, type StopSignal } from './signals.js';
 
@@ -132,7 +132,11 @@ class Run {
         // Main's and the command's PostRun hooks run even when their PreRun did not (as they always have).
         const app = (owner: HookOwner): boolean =>
           owner.instance instanceof plan.main || owner.instance instanceof command.cls;
-        const parts = owners.map((owner) => ownerPart(owner, this.#hookTimeoutMs, app(owner)));
+        const parts = owners.map((owner) =>
+          owner.resource
+            ? resourcePart(owner.resource, this.#hookTimeoutMs)
+            : ownerPart(owner, this.#hookTimeoutMs, app(owner)),
+        );
         const ready = await this.#startAll(parts, 'prerun', false);
         if (ready && !this.#stop.signal.aborted) await this.#runAndWait(instance);
       }

@@ -1,5 +1,5 @@
 import type { HookOwner } from '../container/owners.js';
-import type { HookPlan } from '../plan/types.js';
+import type { HookPlan, Resource } from '../plan/types.js';
 import type { Component, Deadline } from './component.js';
 import type { Phase } from './events.js';
 
@@ -53,5 +53,24 @@ export function ownerPart(owner: HookOwner, defaultMs: number, alwaysStop: boole
     stop: calls(owner.hooks.postrun),
     phases: { start: 'prerun', drain: 'shutdown', stop: 'postrun' },
     alwaysStop,
+  };
+}
+
+/**
+ * A Resource (what owns a factory's value) as a part: it starts in the PreRun
+ * pass at its value's place in the dependency order and stops in the PostRun
+ * pass in reverse, but drains with the framework's parts, right after the
+ * servers and before any Shutdown hook. Each call is named by its label.
+ */
+export function resourcePart(resource: Resource, timeoutMs: number): Part {
+  const calls = (method: 'start' | 'drain' | 'stop'): Call[] =>
+    typeof resource[method] === 'function'
+      ? [{ name: resource.label, timeoutMs, fn: ({ signal }) => resource[method]?.(signal) }]
+      : [];
+  return {
+    start: calls('start'),
+    drain: calls('drain'),
+    stop: calls('stop'),
+    phases: { start: 'prerun', drain: 'drain', stop: 'postrun' },
   };
 }

@@ -14,13 +14,18 @@ import type {
   HookSet,
   OptionPlan,
   OptionType,
+  ProviderPlan,
   ServerKind,
   Token,
 } from './types.js';
 
 const SERVERS: readonly ServerKind[] = ['http', 'grpc', 'ctl'];
 const COMMAND_NAME = /^[a-z][a-z0-9-]*$/;
+/** A command's name: one word, or several separated by spaces (`migrate up`), each a word of COMMAND_NAME. */
+const COMMAND_PATH = /^[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*$/;
 const FLAG = /^(-[A-Za-z0-9],)?--[a-z0-9][a-z0-9-]*$|^-[A-Za-z0-9]$/;
+/** An upper-case word declares a positional argument (`@Option('NAME')`: `app migrate create NAME`). */
+const POSITIONAL = /^[A-Z][A-Z0-9_]*$/;
 
 /**
  * Reads every decorator record reachable from the `@Main` class once and
@@ -65,14 +70,33 @@ export function buildPlan(main: Function, { declared = [], isBound, onUnbound }:
   }
   if (mainRecord.command) problems.push(`${main.name}: a class is either @Main or a @Command, not both.`);
 
+  const bindings = planProviders(options.providers, `@Main(${main.name})`, problems);
   const commands = new Map<string, CommandPlan>();
   const owners = new Map<string, string>();
-  for (const [index, cls] of (options.commands ?? []).entries()) {
+  // Commands a provider brings (a database's `migrate …`) join those @Main lists.
+  const listedCommands: { cls: unknown; where: string; broughtBy?: string; inherited: readonly ProviderPlan[] }[] = [
+    ...(options.commands ?? []).map((cls, index) => ({ cls, where: `@Main commands[${index}]`, inherited: [] })),
+    ...bindings.flatMap((b) =>
+      b.commands.map((cls) => ({ cls, where: `${b.where} commands`, broughtBy: b.where, inherited: [] })),
+    ),
+  ];
+  for (let i = 0; i < listedCommands.length; i++) {
+    const { cls, where, broughtBy, inherited } = listedCommands[i] as (typeof listedCommands)[number];
     if (typeof cls !== 'function') {
-      problems.push(`${main.name}: @Main commands[${index}] is ${String(cls)}, not a class.`);
+      problems.push(`${main.name}: ${where} is ${String(cls)}, not a class.`);
       continue;
     }
-    const plan = planCommand(cls as Class, problems);
+    const plan = planCommand(cls as Class, problems, broughtBy, inherited);
+    // A command's own provider that brings commands (a database on one command) brings them to the app,
+    // each with that provider in its own scope.
+    for (const b of plan?.bindings ?? []) {
+      if (inherited.includes(b)) continue;
+      for (const brought of b.commands) {
+        // One provider object on several commands brings its commands once.
+        if (listedCommands.some((listed) => listed.cls === brought)) continue;
+        listedCommands.push({ cls: brought, where: `${b.where} commands`, broughtBy: b.where, inherited: [b] });
+      }
+    }
     if (!plan) continue;
     const first = owners.get(plan.name);
     if (first) {
@@ -86,7 +110,6 @@ export function buildPlan(main: Function, { declared = [], isBound, onUnbound }:
     problems.push(`${main.name}: @Main lists no commands; add at least one @Command class to commands.`);
   }
 
-  const bindings = planProviders(options.providers, `@Main(${main.name})`, problems);
   const providers = bindings.flatMap((b) => (b.useClass ? [b.useClass] : []));
   const commandClasses = [...commands.values()].map((c) => c.cls);
   const controllerClasses = [...commands.values()].flatMap((c) => [
@@ -220,7 +243,16 @@ function duplicateChecks(
   return [...problems];
 }
 
-function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
+/**
+ * `broughtBy`: the provider that brings this command (a database's `migrate …`); `inherited`: a
+ * command-level provider's bindings, which the commands it brings get too (the database they migrate).
+ */
+function planCommand(
+  cls: Class,
+  problems: string[],
+  broughtBy?: string,
+  inherited: readonly ProviderPlan[] = [],
+): CommandPlan | undefined {
   const record = merged(cls, problems);
   if (!record.command) {
     problems.push(`${cls.name}: listed in @Main commands but has no @Command(name) decorator.`);
@@ -235,14 +267,16 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
       `${cls.name}: @Command option '${key}' is not known${near ? `; did you mean '${near}'?` : ''} (options: ${COMMAND_OPTION_KEYS.join(', ')}).`,
     );
   }
-  if (typeof name !== 'string' || !COMMAND_NAME.test(name)) {
-    problems.push(`${cls.name}: command name ${JSON.stringify(name)} must be lower-case letters, digits and dashes.`);
+  if (typeof name !== 'string' || !COMMAND_PATH.test(name)) {
+    problems.push(
+      `${cls.name}: command name ${JSON.stringify(name)} must be lower-case letters, digits and dashes (words separated by one space for a command path, e.g. 'migrate up').`,
+    );
     ok = false;
   } else if (isProbeName(name)) {
     problems.push(`${cls.name}: command name '${name}' is reserved for the ${name} probe; choose another name.`);
     ok = false;
-  } else if (name === 'manifest' || name === 'openapi') {
-    const what = name === 'manifest' ? 'the Kubernetes manifest generator' : 'the OpenAPI document generator';
+  } else if (name.split(' ')[0] === 'manifest' || name.split(' ')[0] === 'openapi') {
+    const what = name.startsWith('manifest') ? 'the Kubernetes manifest generator' : 'the OpenAPI document generator';
     problems.push(`${cls.name}: command name '${name}' is reserved for ${what}; choose another name.`);
     ok = false;
   }
@@ -285,7 +319,7 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
     );
   }
   const { providers, ...extra } = options;
-  const bindings = planProviders(providers, `@Command(${cls.name})`, problems);
+  const bindings = [...planProviders(providers, `@Command(${cls.name})`, problems), ...inherited];
   if (!ok) return undefined;
   return {
     name,
@@ -302,6 +336,7 @@ function planCommand(cls: Class, problems: string[]): CommandPlan | undefined {
     extra,
     bindings,
     builds: [],
+    broughtBy,
   };
 }
 
@@ -310,7 +345,8 @@ function planOptions(cls: Class, record: ClassRecord, problems: string[]): Optio
   const plans: OptionPlan[] = [];
   for (const option of record.options) {
     const where = `${cls.name}.${option.property}`;
-    if (typeof option.flag !== 'string' || !FLAG.test(option.flag)) {
+    const positional = typeof option.flag === 'string' && POSITIONAL.test(option.flag);
+    if (typeof option.flag !== 'string' || (!FLAG.test(option.flag) && !positional)) {
       problems.push(`${where}: @Option flag ${JSON.stringify(option.flag)} must look like --name or -n,--name.`);
       continue;
     }
@@ -333,9 +369,14 @@ function planOptions(cls: Class, record: ClassRecord, problems: string[]): Optio
       problems.push(`${where}: @Option valueName ${JSON.stringify(valueName)} must be one word, e.g. 'N' or 'PATH'.`);
       continue;
     }
+    if (positional && type !== 'string' && type !== 'number') {
+      problems.push(`${where}: a positional argument (${option.flag}) takes a string or a number, not a ${type}.`);
+      continue;
+    }
     plans.push({
       property: option.property,
       flag: option.flag,
+      positional,
       type,
       required: option.options.required ?? false,
       description: option.options.description,

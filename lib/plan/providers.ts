@@ -1,9 +1,7 @@
 import type { Token } from '../../decorators/inject.js';
 import type { Class, ProviderPlan } from './types.js';
 
-// `sqlDatabase` names the database a `sqlDatabase()` provider registers (dionysus/sql); the plan
-// keeps only its token, which names the database too.
-const PROVIDER_KEYS = ['provide', 'useClass', 'useValue', 'useFactory', 'inject', 'sqlDatabase'];
+const PROVIDER_KEYS = ['provide', 'useClass', 'useValue', 'useFactory', 'inject', 'component', 'commands'];
 const USE_KEYS = ['useClass', 'useValue', 'useFactory'] as const;
 
 /** A token as messages show it: a class by name, a string quoted, a symbol as `Symbol(description)`. */
@@ -50,6 +48,8 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
       useValue: undefined,
       useFactory: undefined,
       inject: [],
+      component: undefined,
+      commands: [],
       where,
     };
   }
@@ -83,10 +83,23 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
     );
     return undefined;
   }
-  const { useClass, useFactory, inject } = record;
+  const { useClass, useFactory, inject, component, commands } = record;
   if (inject !== undefined && uses[0] !== 'useFactory') {
     problems.push(`${label}: inject lists a factory's parameters and goes with useFactory only.`);
   }
+  if (component !== undefined && (uses[0] !== 'useFactory' || typeof component !== 'function')) {
+    problems.push(
+      `${label}: component is ${describe(component)}; it goes with useFactory, as a function from the value made to its Resource.`,
+    );
+  }
+  if (commands !== undefined && (!Array.isArray(commands) || !commands.every((c) => typeof c === 'function'))) {
+    problems.push(`${label}: commands must be an array of @Command classes.`);
+  }
+  const common = {
+    component: uses[0] === 'useFactory' ? (component as ProviderPlan['component']) : undefined,
+    commands: [...((commands as Class[] | undefined) ?? [])],
+    where,
+  };
   if (uses[0] === 'useClass' && typeof useClass !== 'function') {
     problems.push(`${label}: useClass is ${describe(useClass)}, not a class.`);
   }
@@ -120,7 +133,7 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
       useValue: undefined,
       useFactory: undefined,
       inject: [],
-      where,
+      ...common,
     };
   }
   if (uses[0] === 'useValue') {
@@ -131,7 +144,7 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
       useValue: record.useValue,
       useFactory: undefined,
       inject: [],
-      where,
+      ...common,
     };
   }
   return {
@@ -141,7 +154,7 @@ function planProvider(entry: unknown, where: string, problems: string[]): Provid
     useValue: undefined,
     useFactory: useFactory as ProviderPlan['useFactory'],
     inject: tokens,
-    where,
+    ...common,
   };
 }
 

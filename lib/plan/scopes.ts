@@ -57,7 +57,7 @@ export function planGraphs(
     }
     const graph = walkGraph({
       roots: [
-        ...mainBindings.map((b) => b.token),
+        ...(command.broughtBy ? [] : mainBindings.map((b) => b.token)),
         ...command.bindings.map((b) => b.token),
         ...command.controllers.map((c) => c.cls),
         ...command.services.map((s) => s.cls),

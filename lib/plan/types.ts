@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import type { Token } from '../../decorators/inject.js';
+import type { Resource, Token } from '../../decorators/inject.js';
 import type {
   CheckOptions,
   CommandOptions,
@@ -16,6 +16,8 @@ export type {
   ClassProvider,
   FactoryProvider,
   Provider,
+  Resource,
+  ResourceCheck,
   Token,
   ValueProvider,
 } from '../../decorators/inject.js';
@@ -48,8 +50,10 @@ export type OptionType = 'string' | 'boolean' | 'number' | 'array';
 
 export interface OptionPlan {
   readonly property: string;
-  /** As written, e.g. `--name` or `-n,--name`. */
+  /** As written, e.g. `--name` or `-n,--name`; a positional argument's name, e.g. `NAME`. */
   readonly flag: string;
+  /** An argument given by position (`app migrate create NAME`), not by flag. */
+  readonly positional: boolean;
   readonly type: OptionType;
   readonly required: boolean;
   readonly description: string | undefined;
@@ -120,6 +124,10 @@ export interface ProviderPlan {
   readonly useFactory: ((...deps: any[]) => unknown) | undefined;
   /** The factory's parameters, in order. */
   readonly inject: readonly Token[];
+  /** A factory's `component`: what owns the value it made, as a lifecycle part. */
+  readonly component: ((value: unknown) => Resource) | undefined;
+  /** Task commands the provider brings (@Main's providers only). */
+  readonly commands: readonly Class[];
   /** Where it was declared, e.g. `@Main(App) providers[2]`. */
   readonly where: string;
 }
@@ -154,6 +162,11 @@ export interface CommandPlan {
   readonly extra: Readonly<CommandOptions>;
   /** This command's own providers, bound only when it runs. */
   readonly bindings: readonly ProviderPlan[];
+  /**
+   * Where the provider that brought it was declared (a database's `migrate up`); such a
+   * command builds only what it and Main reach, not every @Main provider.
+   */
+  readonly broughtBy?: string | undefined;
   /**
    * Everything a run of this command builds, each after what it needs: @Main's
    * and the command's providers, the command's controllers or services, what

@@ -1,5 +1,15 @@
-import { isPlainObject, lookup, validateSection } from '../config/validate.js';
-import { DionysusError } from '../errors.js';
+import {
+  type ConfigReader,
+  configuredLayer,
+  flag,
+  type Layer,
+  ms,
+  type NamedRules,
+  type Rule,
+  readInstance,
+  shown,
+} from '../config/named.js';
+import { lookup } from '../config/validate.js';
 
 /** One pool's settings: `dionysus.pool.<name>` in configuration, over the options given in code. */
 export interface PoolSettings {
@@ -28,11 +38,18 @@ export const POOL_DEFAULTS: Readonly<PoolSettings> = Object.freeze({
 });
 
 /** The loaded configuration as `AppConfig` gives it (a plain object of values works too). */
-export interface ConfigSource {
-  has(key: string): boolean;
-  get<T = unknown>(key: string): T;
-  sourceOf?(key: string): string | undefined;
-}
+export type ConfigSource = ConfigReader;
+
+const count: Rule = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a whole number above 0');
+const countOrZero: Rule = (v) =>
+  Number.isInteger(v) && (v as number) >= 0 ? undefined : 'is not a whole number (0 or more)';
+
+/** The keys of `dionysus.pool.<name>`, for the configuration check. */
+export const POOL_RULES: NamedRules = {
+  what: 'framework key',
+  instances: 'pools',
+  rules: { size: count, maxQueue: countOrZero, nonBlocking: flag, submitTimeoutMs: ms, drainTimeoutMs: ms },
+};
 
 /**
  * The settings of the pool `name`: the defaults, then `options` from code,
@@ -46,26 +63,14 @@ export function poolSettings(
   config?: ConfigSource | Record<string, unknown>,
   options: Partial<PoolSettings> = {},
 ): PoolSettings {
-  const key = `dionysus.pool.${name}`;
-  const source = asSource(config);
-  const configured = source?.has(key) ? source.get<unknown>(key) : undefined;
-  const coded = definedOnly(options);
-  const problems = [
-    ...validateSection({ [name]: coded }, 'pool').map((p) => ({ ...p, from: `the options of pool '${name}'` })),
-    ...validateSection({ [name]: configured }, 'pool').map((p) => ({
-      ...p,
-      from: source?.sourceOf?.(`dionysus.${p.key}`) ?? 'configuration',
-    })),
-  ];
-  if (problems.length > 0) {
-    const lines = problems.map(
-      ({ key: bad, value, problem, from }) => `dionysus.${bad}: ${JSON.stringify(value)} ${problem} (from ${from})`,
-    );
-    throw new DionysusError('config', `invalid configuration:\n${lines.map((line) => `  - ${line}`).join('\n')}`, {
-      expose: true,
-    });
-  }
-  return { ...POOL_DEFAULTS, ...coded, ...(isPlainObject(configured) ? configured : {}) };
+  const coded: Layer = {
+    value: definedOnly(options),
+    describe: (p) => `dionysus.${p.key}: ${shown(p)} ${p.problem} (from the options of pool '${name}')`,
+  };
+  return readInstance({ ...POOL_DEFAULTS }, `pool.${name}`, POOL_RULES, [
+    coded,
+    configuredLayer(asSource(config), 'pool', name),
+  ]);
 }
 
 function asSource(config: ConfigSource | Record<string, unknown> | undefined): ConfigSource | undefined {

@@ -1,17 +1,19 @@
-import {
-  createClient,
-  createCluster,
-  createSentinel,
-  type RedisClientOptions,
-  type RedisClientType,
-  type RedisClusterType,
-  type RedisSentinelType,
-} from '@redis/client';
+// Types only: @redis/client is an optional peer dependency, required when a client is made.
+import type { RedisClientOptions, RedisClientType, RedisClusterType, RedisSentinelType } from '@redis/client';
 import type { Registry } from 'prom-client';
 import { DionysusError } from '../errors.js';
 import type { HealthCheck } from '../health/health.js';
 import { type RedisSettings, redactUrl } from './settings.js';
-import { observeCommands, type RedisMetrics, redisMetrics } from './telemetry.js';
+import type { RedisMetrics } from './telemetry.js';
+
+type Telemetry = typeof import('./telemetry.js');
+// Loaded with a client: it loads prom-client and @opentelemetry/api.
+const telemetry = (): Telemetry => require('./telemetry.js') as Telemetry;
+
+/** The client's metric families on `registry` (shared by every client on it). */
+export function redisMetrics(registry: Registry): RedisMetrics {
+  return telemetry().redisMetrics(registry);
+}
 
 /** What `InjectRedis` gives: the node-redis client (a cluster or sentinel client where configured). */
 export type Redis = RedisClientType | RedisClusterType | RedisSentinelType;
@@ -57,6 +59,9 @@ export class RedisClient {
     this.client = build(settings, deps.clientOptions);
     this.#watch();
   }
+
+  /** Among independent parts, a client starts before the pools and closes after them, before the databases end. */
+  readonly order = -10;
 
   /** `redis:<name>`, as the checks and messages call it. */
   get label(): string {
@@ -201,7 +206,7 @@ export class RedisClient {
     if (!metrics || id === undefined) return;
     // Histogram children by command and outcome, so a command costs one map lookup.
     const children = new Map<string, { observe(seconds: number): void }>();
-    this.#unobserve = observeCommands(id, {
+    this.#unobserve = telemetry().observeCommands(id, {
       ignore: (ctx) => ctx.command === 'PING' && ctx.args[1] === HEALTH_PING,
       record: (command, outcome, seconds) => {
         const key = `${command}\u0000${outcome}`;
@@ -217,6 +222,7 @@ export class RedisClient {
 }
 
 function build(settings: RedisSettings, extra: RedisClientOptions | undefined): Redis {
+  const { createClient, createCluster, createSentinel } = loadDriver();
   const { initialDelayMs, maxDelayMs } = settings.reconnect;
   const options: RedisClientOptions = {
     ...extra,
@@ -250,6 +256,20 @@ function build(settings: RedisSettings, extra: RedisClientOptions | undefined): 
     } as Parameters<typeof createSentinel>[0]) as unknown as Redis;
   }
   return createClient(options) as unknown as Redis;
+}
+
+/** @redis/client, or an error saying how to install it. */
+function loadDriver(): typeof import('@redis/client') {
+  try {
+    return require('@redis/client') as typeof import('@redis/client');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new DionysusError(
+      'config',
+      'dionysus/redis: a Redis client needs the @redis/client package; install it with `npm install @redis/client`',
+      { cause: error, expose: true },
+    );
+  }
 }
 
 /** Waits for `work` at most `ms` (and until `signal` aborts): `done`, `timeout` or `aborted`; rethrows its error. */

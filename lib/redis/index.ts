@@ -1,5 +1,5 @@
-// dionysus/redis: loads @redis/client; an app that registers no Redis client never imports this.
-export { type Redis, RedisClient, type RedisClientDeps } from './client.js';
+// dionysus/redis: loads nothing of @redis/client, prom-client or OpenTelemetry until a client is made.
+export { type Redis, RedisClient, type RedisClientDeps, redisMetrics } from './client.js';
 export {
   InjectRedis,
   type RedisClientProviderOptions,
@@ -8,4 +8,4 @@ export {
   redisToken,
 } from './provider.js';
 export { type RedisMode, type RedisSettings, readRedisSettings, redactUrl, redisDefaults } from './settings.js';
-export { type RedisMetrics, redisMetrics } from './telemetry.js';
+export type { RedisMetrics } from './telemetry.js';

@@ -1,11 +1,13 @@
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { AppConfig } from '../config/app-config.js';
+import { injectNamed, namedToken } from '../integrations/tokens.js';
+import { REGISTRY } from '../telemetry/tokens.js';
 import { type Redis, RedisClient, type RedisClientDeps } from './client.js';
 import { type RedisSettings, readRedisSettings } from './settings.js';
 
 /** The container token of the Redis client `name`: what `InjectRedis(name)` injects. */
 export function redisToken(name: string): symbol {
-  return Symbol.for(`dionysus.redis:${name}`);
+  return namedToken('redis', name);
 }
 
 type DeepPartial<T> = {
@@ -22,12 +24,12 @@ export interface RedisClientProviderOptions extends RedisClientDeps {
 /** A factory provider of one Redis client, and the component that owns it. */
 export interface RedisProvider {
   readonly provide: symbol;
-  readonly inject: readonly [typeof AppConfig, typeof Registry];
+  readonly inject: readonly [typeof AppConfig, typeof REGISTRY];
   /** The command's registry gets the client's metrics, unless `options.registry` names another. */
   readonly useFactory: (config: AppConfig, registry?: Registry) => Redis;
   /**
-   * The lifecycle component owning a client this provider made: start, drain, stop and the
-   * `redis:<name>` checks.
+   * The lifecycle component owning a client this provider made: the lifecycle calls its start,
+   * drain and stop, and registers its `redis:<name>` checks, when the running command builds it.
    */
   readonly component: (client: Redis) => RedisClient;
 }
@@ -42,7 +44,8 @@ const owners = new WeakMap<object, RedisClient>();
 export function redisClient(name = 'main', options: RedisClientProviderOptions = {}): RedisProvider {
   return {
     provide: redisToken(name),
-    inject: [AppConfig, Registry],
+    // Tokens only: declaring a client loads neither prom-client nor the driver.
+    inject: [AppConfig, REGISTRY],
     useFactory: (config, registry) => {
       const settings = readRedisSettings(config, name, options.env ?? process.env, options.settings);
       const component = new RedisClient(name, settings, { ...options, registry: options.registry ?? registry });
@@ -63,13 +66,5 @@ export function redisClient(name = 'main', options: RedisClientProviderOptions =
  * constructor(@InjectRedis('cache') private readonly redis: RedisClientType) {}
  */
 export function InjectRedis(name = 'main'): ParameterDecorator & PropertyDecorator {
-  return (target: object, property: string | symbol | undefined, index?: number) => {
-    // inversify loads with the app, never on the probe path.
-    const { inject } = require('inversify') as typeof import('inversify');
-    (inject(redisToken(name)) as (t: object, p: string | symbol | undefined, i?: number) => void)(
-      target,
-      property,
-      index,
-    );
-  };
+  return injectNamed('redis', name);
 }

@@ -1,6 +1,18 @@
 // Settings of one Redis client: defaults, rules and the reader. Loads no driver: config validation requires it.
-import { isPlainObject as isObject, mergeDeep as merge, type SettingProblem, timerRange } from '../config/validate.js';
-import { DionysusError } from '../errors.js';
+import {
+  type ConfigReader,
+  configuredLayer,
+  flag,
+  type Layer,
+  ms,
+  type NamedRules,
+  type Rule,
+  readInstance,
+  redactUrl,
+  sectionProblems,
+  shown,
+} from '../config/named.js';
+import type { SettingProblem } from '../config/validate.js';
 
 /** How the client reaches Redis. */
 export const REDIS_MODES = ['standalone', 'cluster', 'sentinel'] as const;
@@ -66,11 +78,6 @@ export function redisDefaults(): RedisSettings {
   };
 }
 
-type Rule = (value: unknown) => string | undefined;
-
-const ms: Rule = (v) =>
-  typeof v === 'number' && Number.isFinite(v) && v > 0 ? timerRange(v) : 'is not a positive number of milliseconds';
-const flag: Rule = (v) => (typeof v === 'boolean' ? undefined : 'is not true or false');
 const url: Rule = (v) => redisUrlProblem(v);
 const count: Rule = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a positive whole number');
 
@@ -94,6 +101,9 @@ export const REDIS_RULES: Record<string, Rule> = {
   'health.critical': flag,
 };
 
+/** The keys of `dionysus.redis.<name>`, for the configuration check. */
+export const REDIS_NAMED: NamedRules = { rules: REDIS_RULES, what: 'redis client key', instances: 'clients' };
+
 /** What is wrong with a Redis URL, or undefined. */
 export function redisUrlProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') return 'is not a redis:// or rediss:// URL';
@@ -109,49 +119,15 @@ export function redisUrlProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** A URL as messages may show it: the password replaced by `***`. */
-export function redactUrl(value: string): string {
-  return value.replace(/\/\/([^:@/]*):[^@/]+@/, '//$1:***@');
-}
+export { redactUrl };
 
 /** Checks `dionysus.redis` (clients by name); returns every problem, keys relative to `dionysus`. */
 export function redisSectionProblems(section: unknown): SettingProblem[] {
-  if (section === undefined) return [];
-  if (!isObject(section)) return [{ key: 'redis', value: section, problem: 'is not an object of clients by name' }];
-  return Object.entries(section).flatMap(([name, client]) => clientProblems(client, `redis.${name}`));
-}
-
-function clientProblems(section: unknown, prefix: string, under = ''): SettingProblem[] {
-  if (!isObject(section)) return [{ key: prefix, value: section, problem: 'is not an object' }];
-  const problems: SettingProblem[] = [];
-  for (const [part, value] of Object.entries(section)) {
-    const local = under ? `${under}.${part}` : part;
-    const key = `${prefix}.${part}`;
-    const rule = REDIS_RULES[local];
-    if (rule) {
-      const problem = rule(value);
-      if (problem) problems.push({ key, value, problem });
-    } else if (Object.keys(REDIS_RULES).some((k) => k.startsWith(`${local}.`))) {
-      problems.push(...clientProblems(value, key, local));
-    } else {
-      const here = under ? `${under}.` : '';
-      const known = new Set(
-        Object.keys(REDIS_RULES)
-          .filter((k) => k.startsWith(here))
-          .map((k) => k.slice(here.length).split('.')[0]),
-      );
-      problems.push({ key, value, problem: `is not a redis client key (known here: ${[...known].join(', ')})` });
-    }
-  }
-  return problems;
+  return section === undefined ? [] : sectionProblems(section, 'redis', REDIS_NAMED);
 }
 
 /** The configuration as the reader needs it: `AppConfig` fits. */
-export interface ConfigSource {
-  has(key: string): boolean;
-  get<T = unknown>(key: string): T;
-  sourceOf(key: string): string | undefined;
-}
+export type ConfigSource = ConfigReader;
 
 /**
  * One client's settings: `dionysus.redis.<name>` over the defaults, `REDIS_URL` over the `main`
@@ -164,46 +140,30 @@ export function readRedisSettings(
   overrides: unknown = undefined,
 ): RedisSettings {
   const key = `dionysus.redis.${name}`;
-  const section = config.has(key) ? config.get<unknown>(key) : {};
-  const messages = clientProblems(section, `redis.${name}`).map(
-    (p) =>
-      `dionysus.${p.key}: ${shown(p)} ${p.problem} (from ${config.sourceOf(`dionysus.${p.key}`) ?? 'configuration'})`,
-  );
-  let settings = merge(redisDefaults(), section);
-  const fromEnv = name === 'main' ? env.REDIS_URL : undefined;
-  if (fromEnv) {
-    const problem = redisUrlProblem(fromEnv);
-    if (problem) messages.push(`REDIS_URL: ${JSON.stringify(redactUrl(fromEnv))} ${problem} (from the environment)`);
-    else settings = { ...settings, url: fromEnv };
-  }
-  if (overrides !== undefined) {
-    const problems = clientProblems(overrides, `redis.${name}`);
-    messages.push(...problems.map((p) => `redisClient('${name}') option ${p.key}: ${shown(p)} ${p.problem}`));
-    settings = merge(settings, overrides);
-  }
-  if (settings.mode === 'sentinel' && !settings.sentinelName)
-    messages.push(`${key}.sentinelName is empty: mode sentinel needs the master's name`);
-  if (settings.mode === 'sentinel' && settings.nodes.length === 0)
-    messages.push(`${key}.nodes is empty: mode sentinel needs the sentinels' URLs`);
-  if (settings.health.timeoutMs > settings.health.intervalMs)
-    messages.push(
-      `${key}.health.timeoutMs (${settings.health.timeoutMs} ms) is longer than health.intervalMs (${settings.health.intervalMs} ms): pings would overlap; shorten it or raise the interval`,
-    );
-  // The reply wait is the socket's idle timeout: the PING must keep an idle connection below it.
-  if (settings.health.intervalMs >= settings.commandTimeoutMs)
-    messages.push(
-      `${key}.health.intervalMs (${settings.health.intervalMs} ms) is not shorter than commandTimeoutMs (${settings.commandTimeoutMs} ms), which also closes a connection idle that long; shorten the interval or raise commandTimeoutMs`,
-    );
-  if (messages.length > 0) {
-    throw new DionysusError('config', `invalid configuration:\n${messages.map((m) => `  - ${m}`).join('\n')}`, {
-      expose: true,
-    });
-  }
-  return settings;
-}
-
-/** A bad value for a message; a URL's password never shows. */
-function shown(problem: SettingProblem): string {
-  const { key, value } = problem;
-  return JSON.stringify(typeof value === 'string' && key.endsWith('.url') ? redactUrl(value) : value);
+  const fromEnv = name === 'main' && env.REDIS_URL ? env.REDIS_URL : undefined;
+  const layers: Layer[] = [
+    configuredLayer(config, 'redis', name),
+    {
+      value: fromEnv === undefined ? undefined : { url: fromEnv },
+      describe: (p) => `REDIS_URL: ${shown(p)} ${p.problem} (from the environment)`,
+    },
+    { value: overrides, describe: (p) => `redisClient('${name}') option ${p.key}: ${shown(p)} ${p.problem}` },
+  ];
+  return readInstance(redisDefaults(), `redis.${name}`, REDIS_NAMED, layers, (settings) => {
+    const messages: string[] = [];
+    if (settings.mode === 'sentinel' && !settings.sentinelName)
+      messages.push(`${key}.sentinelName is empty: mode sentinel needs the master's name`);
+    if (settings.mode === 'sentinel' && settings.nodes.length === 0)
+      messages.push(`${key}.nodes is empty: mode sentinel needs the sentinels' URLs`);
+    if (settings.health.timeoutMs > settings.health.intervalMs)
+      messages.push(
+        `${key}.health.timeoutMs (${settings.health.timeoutMs} ms) is longer than health.intervalMs (${settings.health.intervalMs} ms): pings would overlap; shorten it or raise the interval`,
+      );
+    // The reply wait is the socket's idle timeout: the PING must keep an idle connection below it.
+    if (settings.health.intervalMs >= settings.commandTimeoutMs)
+      messages.push(
+        `${key}.health.intervalMs (${settings.health.intervalMs} ms) is not shorter than commandTimeoutMs (${settings.commandTimeoutMs} ms), which also closes a connection idle that long; shorten the interval or raise commandTimeoutMs`,
+      );
+    return messages;
+  });
 }

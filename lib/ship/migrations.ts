@@ -32,7 +32,7 @@ export function sqlDatabasesOf(command: CommandPlan): string[] {
 
 /** The arguments of the task that applies database `name`'s migrations (DESIGN.md §8: `app migrate up`). */
 export function migrateUpArgs(name: string): string[] {
-  return [name === 'main' ? 'migrate' : `${name}-migrate`, 'up'];
+  return name === 'main' ? ['migrate', 'up'] : ['migrate', name, 'up'];
 }
 
 /** The mode `--migrations` asks for, given whether the command has a database, or what is wrong. */

@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely';
 import { Command, Option, Run } from '../../decorators/index.js';
+import { Output } from '../cli/output.js';
 import { DionysusError } from '../errors.js';
 import { SqlDatabase } from './database.js';
 import { createMigration, migrateDown, migrateUp, migrationStatus } from './migrations.js';
 
-/** The migrate task commands of database `name`: `migrate-up`, `-down`, `-status`, `-create` (`<name>-migrate-…` for others). */
+/** The migrate task commands of a database: `migrate up|down|status|create` (`migrate <name> …` for others). */
 export interface MigrateCommands {
   readonly up: new (...args: never[]) => object;
   readonly down: new (...args: never[]) => object;
@@ -12,51 +13,80 @@ export interface MigrateCommands {
   readonly create: new (...args: never[]) => object;
 }
 
+/** The command path of database `name`'s migrations: `migrate` for `main`, `migrate <name>` for another. */
+export function migratePath(name: string): string {
+  return name === 'main' ? 'migrate' : `migrate ${name}`;
+}
+
 /**
  * Task commands that run database `name`'s migrations: registered with the
  * app when it registers the database. `status` exits 1 while any migration is
- * pending (for CI and init containers).
+ * pending (for CI and init containers). Each owns the migrations: the
+ * database's start leaves them alone (`migrations.onStartup` does not apply).
  */
 export function migrateCommands(name: string, database: InjectedDatabase): MigrateCommands {
-  const prefix = name === 'main' ? 'migrate' : `${name}-migrate`;
+  const path = migratePath(name);
+  const of = (db: Kysely<unknown>): SqlDatabase<unknown> => SqlDatabase.of(db).forMigrations();
 
-  @Command(`${prefix}-up`, { description: `Apply pending migrations of the ${name} database` })
+  @Command(`${path} up`, { description: `Apply pending migrations of the ${name} database` })
   class MigrateUpCommand {
     @Option('--to', { description: 'Apply up to and including this migration', valueName: 'NAME' })
     to?: string;
 
-    constructor(@database.inject private readonly db: Kysely<unknown>) {}
+    readonly #database: SqlDatabase<unknown>;
+
+    constructor(
+      @database.inject db: Kysely<unknown>,
+      private readonly out?: Output,
+    ) {
+      this.#database = of(db);
+    }
 
     @Run()
     async run(): Promise<void> {
-      const { db, migrations } = SqlDatabase.of(this.db);
-      listed('applied', await migrateUp(db, migrations, { to: this.to }), 'nothing to apply');
+      const { db, migrations } = this.#database;
+      listed(this.out, 'applied', await migrateUp(db, migrations, { to: this.to }), 'nothing to apply');
     }
   }
 
-  @Command(`${prefix}-down`, { description: `Revert the last migrations of the ${name} database` })
+  @Command(`${path} down`, { description: `Revert the last migrations of the ${name} database` })
   class MigrateDownCommand {
     @Option('--steps', { description: 'How many migrations to revert (default 1)', valueName: 'N' })
     steps: number = 1;
 
-    constructor(@database.inject private readonly db: Kysely<unknown>) {}
+    readonly #database: SqlDatabase<unknown>;
+
+    constructor(
+      @database.inject db: Kysely<unknown>,
+      private readonly out?: Output,
+    ) {
+      this.#database = of(db);
+    }
 
     @Run()
     async run(): Promise<void> {
-      const { db, migrations } = SqlDatabase.of(this.db);
-      listed('reverted', await migrateDown(db, migrations, { steps: this.steps }), 'nothing to revert');
+      const { db, migrations } = this.#database;
+      listed(this.out, 'reverted', await migrateDown(db, migrations, { steps: this.steps }), 'nothing to revert');
     }
   }
 
-  @Command(`${prefix}-status`, { description: `List migrations of the ${name} database; exits 1 when any is pending` })
+  @Command(`${path} status`, { description: `List migrations of the ${name} database; exits 1 when any is pending` })
   class MigrateStatusCommand {
-    constructor(@database.inject private readonly db: Kysely<unknown>) {}
+    readonly #database: SqlDatabase<unknown>;
+
+    constructor(
+      @database.inject db: Kysely<unknown>,
+      private readonly out?: Output,
+    ) {
+      this.#database = of(db);
+    }
 
     @Run()
     async run(): Promise<void> {
-      const { db, migrations } = SqlDatabase.of(this.db);
+      const { db, migrations } = this.#database;
       const status = await migrationStatus(db, migrations);
       report(
+        this.out,
         status.migrations
           .map((m) => `${m.executedAt ? `applied ${m.executedAt.toISOString()}` : 'pending'}  ${m.name}`)
           .join('\n') || 'no migrations',
@@ -65,17 +95,20 @@ export function migrateCommands(name: string, database: InjectedDatabase): Migra
     }
   }
 
-  @Command(`${prefix}-create`, { description: `Write a new migration file for the ${name} database` })
+  // Writes a file only: it asks for no database, so it builds none (and needs none reachable).
+  @Command(`${path} create`, { description: `Write a new migration file for the ${name} database` })
   class MigrateCreateCommand {
-    @Option('--name', { description: 'What the migration does, e.g. create_todos', required: true, valueName: 'NAME' })
+    @Option('NAME', { description: 'What the migration does, e.g. create_todos', required: true })
     migration!: string;
 
     @Option('--dir', { description: 'The migrations folder', valueName: 'DIR' })
     dir: string = 'migrations';
 
+    constructor(private readonly out?: Output) {}
+
     @Run()
     async run(): Promise<void> {
-      report(`created ${await createMigration(this.dir, this.migration)}`);
+      report(this.out, `created ${await createMigration(this.dir, this.migration)}`);
     }
   }
 
@@ -96,10 +129,10 @@ export function pendingError(name: string, pending: readonly string[]): Dionysus
   );
 }
 
-function listed(verb: string, names: readonly string[], none: string): void {
-  report(names.length === 0 ? none : names.map((m) => `${verb} ${m}`).join('\n'));
+function listed(out: Output | undefined, verb: string, names: readonly string[], none: string): void {
+  report(out, names.length === 0 ? none : names.map((m) => `${verb} ${m}`).join('\n'));
 }
 
-function report(text: string): void {
-  process.stdout.write(`${text}\n`);
+function report(out: Output | undefined, text: string): void {
+  (out ?? process.stdout).write(`${text}\n`);
 }

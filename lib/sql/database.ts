@@ -7,7 +7,6 @@ import type { Registry } from 'prom-client';
 import { DionysusError } from '../errors.js';
 import type { HealthCheck } from '../health/health.js';
 import { type Clock, systemClock } from '../lifecycle/clock.js';
-import { instrumentDialect } from './instrument.js';
 import { SqlMetrics } from './metrics.js';
 import { type Migrations, migrateUp, migrationStatus } from './migrations.js';
 import { parseSqlUrl, type SqlSettings, type SqlTarget, sqliteFile } from './settings.js';
@@ -68,6 +67,7 @@ export class SqlDatabase<DB = unknown> {
   #inFlight = 0;
   #idle: (() => void)[] = [];
   #stopped: Promise<void> | undefined;
+  #migrating = false;
 
   constructor(name: string, settings: SqlSettings, options: SqlDatabaseOptions) {
     const target = parseSqlUrl(settings.url);
@@ -87,6 +87,8 @@ export class SqlDatabase<DB = unknown> {
       used: () => (this.#pool ? this.#pool.totalCount - this.#pool.idleCount : this.#sqlite ? this.#inFlight : 0),
       max: () => (this.#pool ? settings.max : 1),
     });
+    // Loaded with a database, not with dionysus/sql: it imports @opentelemetry/api.
+    const { instrumentDialect } = require('./instrument.js') as typeof import('./instrument.js');
     const dialect = instrumentDialect(this.#dialect(), {
       metrics,
       system: target.system,
@@ -101,6 +103,23 @@ export class SqlDatabase<DB = unknown> {
     });
     this.db = new Kysely<DB>({ dialect });
     SqlDatabase.#owners.set(this.db, this as SqlDatabase<unknown>);
+  }
+
+  /** `sql:<name>`: its checks' name, and how the lifecycle names its start and stop. */
+  get label(): string {
+    return `sql:${this.name}`;
+  }
+
+  /** Among independent parts, a database starts first and ends last: after Redis clients and pools stopped. */
+  readonly order = -20;
+
+  /**
+   * Leaves the migrations alone at start, whatever `migrations.onStartup` says: the `migrate`
+   * commands own them (`onStartup: apply` must not apply what `migrate down` is about to revert).
+   */
+  forMigrations(): this {
+    this.#migrating = true;
+    return this;
   }
 
   /** Where the database is, without a password, for messages. */
@@ -129,6 +148,16 @@ export class SqlDatabase<DB = unknown> {
   async start(deadline: AbortSignal): Promise<void> {
     if (this.#state !== 'new') return;
     this.#state = 'started';
+    try {
+      await this.#start(deadline);
+    } catch (error) {
+      // The lifecycle stops only what started: a failed start ends the pool it opened itself.
+      await this.stop(AbortSignal.timeout(FORCED_GRACE_MS));
+      throw error;
+    }
+  }
+
+  async #start(deadline: AbortSignal): Promise<void> {
     await this.#bounded(this.#pingOnce(), deadline, 'start');
     if (!this.#health.ok) {
       throw new DionysusError(
@@ -139,7 +168,7 @@ export class SqlDatabase<DB = unknown> {
     }
     const { onStartup } = this.settings.migrations;
     const db = this.db as Kysely<unknown>;
-    if (Object.keys(this.migrations).length === 0) {
+    if (Object.keys(this.migrations).length === 0 || this.#migrating) {
       // An app without migrations leaves the schema alone: no migration tables, no queries.
     } else if (onStartup === 'apply') await this.#bounded(migrateUp(db, this.migrations), deadline, 'start');
     else if (onStartup === 'check') {
@@ -210,7 +239,7 @@ export class SqlDatabase<DB = unknown> {
 
   #problem(startup: boolean): string | undefined {
     if (startup && this.#pending.length > 0) {
-      return `${this.#pending.length} migration${this.#pending.length === 1 ? '' : 's'} pending (${this.#pending.join(', ')}); run \`migrate-up\` or set dionysus.sql.${this.name}.migrations.onStartup to apply`;
+      return `${this.#pending.length} migration${this.#pending.length === 1 ? '' : 's'} pending (${this.#pending.join(', ')}); run \`${this.name === 'main' ? 'migrate up' : `migrate ${this.name} up`}\` or set dionysus.sql.${this.name}.migrations.onStartup to apply`;
     }
     return this.#health.ok ? undefined : `${this.location}: ${this.#health.error}`;
   }

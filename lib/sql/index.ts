@@ -6,6 +6,9 @@
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { AppConfig } from '../config/app-config.js';
+import { injectNamed, namedToken } from '../integrations/tokens.js';
+import { Clock } from '../lifecycle/clock.js';
+import { REGISTRY } from '../telemetry/tokens.js';
 import { type MigrateCommands, migrateCommands } from './commands.js';
 import { SqlDatabase } from './database.js';
 import type { Migrations } from './migrations.js';
@@ -13,7 +16,7 @@ import { readSqlSettings } from './settings.js';
 
 export { type InjectedDatabase, type MigrateCommands, migrateCommands, pendingError } from './commands.js';
 export { SqlDatabase, type SqlDatabaseOptions, type SqlHealth } from './database.js';
-export { instrumentDialect, operationOf, type QueryObserver } from './instrument.js';
+export type { QueryObserver } from './instrument.js';
 export { SqlMetrics } from './metrics.js';
 export {
   createMigration,
@@ -38,9 +41,25 @@ export {
   sqlProblems,
 } from './settings.js';
 
+type Instrument = typeof import('./instrument.js');
+// Required on call: instrument.js imports @opentelemetry/api, which importing dionysus/sql must not load.
+const instrument = (): Instrument => require('./instrument.js') as Instrument;
+
+/** Wraps a Kysely dialect so every query has metrics and a span (what `sqlDatabase` does). */
+export function instrumentDialect(
+  ...args: Parameters<Instrument['instrumentDialect']>
+): ReturnType<Instrument['instrumentDialect']> {
+  return instrument().instrumentDialect(...args);
+}
+
+/** The operation of a statement (`SELECT`, `INSERT`…), the bounded label of its metrics. */
+export function operationOf(...args: Parameters<Instrument['operationOf']>): ReturnType<Instrument['operationOf']> {
+  return instrument().operationOf(...args);
+}
+
 /** The container token of database `name`'s Kysely instance. */
 export function sqlToken(name: string): symbol {
-  return Symbol.for(`dionysus.sql:${name}`);
+  return namedToken('sql', name);
 }
 
 export interface SqlDatabaseDefinition {
@@ -51,32 +70,40 @@ export interface SqlDatabaseDefinition {
 /** A provider made by `sqlDatabase`: the container calls `useFactory` with the `inject` tokens. */
 export interface SqlProvider<DB> {
   readonly provide: symbol;
-  readonly inject: readonly [typeof AppConfig, typeof Registry];
-  readonly useFactory: (config: AppConfig, registry: Registry) => Kysely<DB>;
-  /** The database's name, `dionysus.sql.<name>`. */
-  readonly sqlDatabase: string;
+  readonly inject: readonly [typeof AppConfig, typeof REGISTRY, typeof Clock];
+  readonly useFactory: (config: AppConfig, registry: Registry, clock?: Clock) => Kysely<DB>;
+  /** The `SqlDatabase` owning a Kysely instance it made: started, checked, drained and stopped by the lifecycle. */
+  readonly component: (db: Kysely<DB>) => SqlDatabase<DB>;
+  /** `migrate up|down|status|create` for this database (`migrate <name> …` for a database other than `main`). */
+  readonly commands: readonly (new (
+    ...args: never[]
+  ) => object)[];
 }
 
 /**
  * Registers database `name` (settings at `dionysus.sql.<name>`): inject its
- * Kysely<DB> with `@InjectSql(name)`. `SqlDatabase.of(db)` is its owner, with
- * the `start`/`drain`/`stop` the lifecycle calls and the `sql:<name>` checks.
+ * Kysely<DB> with `@InjectSql(name)`. When the running command builds it, the
+ * lifecycle starts its `SqlDatabase` (connect, ping, `migrations.onStartup`)
+ * before the PreRun hooks of the classes using it, registers its `sql:<name>`
+ * checks on startup and readiness, and ends its pool after their PostRun
+ * hooks; the app gets the `migrate` commands.
  * @example
  * @Main({ name: 'app', commands, providers: [sqlDatabase<DB>('main', { migrations })] })
  */
 export function sqlDatabase<DB>(name: string, definition: SqlDatabaseDefinition = {}): SqlProvider<DB> {
+  const commands = sqlMigrateCommands(name);
   return {
     provide: sqlToken(name),
-    // Read when the container builds the provider: prom-client stays unloaded for --help and the probes.
-    get inject() {
-      return [AppConfig, (require('prom-client') as typeof import('prom-client')).Registry] as const;
-    },
-    useFactory: (config, registry) => {
+    // Tokens only: declaring a database loads neither prom-client nor a driver (--help, the probes).
+    inject: [AppConfig, REGISTRY, Clock],
+    useFactory: (config, registry, clock) => {
       const settings = readSqlSettings(config, name);
-      const options = definition.migrations ? { migrations: definition.migrations, registry } : { registry };
-      return new SqlDatabase<DB>(name, settings, options).db;
+      const options = { registry, ...(clock ? { clock } : {}) };
+      const migrations = definition.migrations;
+      return new SqlDatabase<DB>(name, settings, migrations ? { ...options, migrations } : options).db;
     },
-    sqlDatabase: name,
+    component: (db) => SqlDatabase.of(db),
+    commands: [commands.up, commands.down, commands.status, commands.create],
   };
 }
 
@@ -86,19 +113,10 @@ export function sqlDatabase<DB>(name: string, definition: SqlDatabaseDefinition 
  * constructor(@InjectSql('main') private readonly db: Kysely<DB>) {}
  */
 export function InjectSql(name = 'main'): ParameterDecorator & PropertyDecorator {
-  return (target: object, property: string | symbol | undefined, index?: number) => {
-    // inversify loads with the app, never on the probe path.
-    const { inject } = require('inversify') as typeof import('inversify');
-    (inject(sqlToken(name)) as (t: object, p: string | symbol | undefined, i?: number) => void)(
-      target,
-      property,
-      index,
-    );
-  };
+  return injectNamed('sql', name);
 }
 
 /** The migrate commands of database `name`, reaching it through its Kysely token. */
 export function sqlMigrateCommands(name = 'main'): MigrateCommands {
-  const injectDb = InjectSql(name);
-  return migrateCommands(name, { inject: (target, property, index) => injectDb(target, property, index) });
+  return migrateCommands(name, { inject: InjectSql(name) });
 }

@@ -1,6 +1,16 @@
 import { isAbsolute, join } from 'node:path';
-import { isPlainObject, mergeDeep, type SettingProblem, timerRange } from '../config/validate.js';
-import { DionysusError } from '../errors.js';
+import {
+  type ConfigReader,
+  configuredLayer,
+  flag,
+  ms,
+  type NamedRules,
+  type Rule,
+  readInstance,
+  sectionProblems,
+  shown,
+} from '../config/named.js';
+import type { SettingProblem } from '../config/validate.js';
 
 /** What `migrations.onStartup` does when a database starts. */
 export type OnStartup = 'check' | 'apply' | 'off';
@@ -75,72 +85,38 @@ export function parseSqlUrl(url: unknown): SqlTarget | string {
   return `is not a database URL (${URL_FORMS})`;
 }
 
-type Rule = (value: unknown) => string | undefined;
 const count: Rule = (v) =>
   Number.isInteger(v) && (v as number) >= 1 ? undefined : 'is not a whole number (1 or more)';
-// Finite by design: an unbounded wait for a connection hides an outage (pg's own default is 0, forever).
-const ms: Rule = (v) =>
-  typeof v === 'number' && Number.isFinite(v) && v > 0 ? timerRange(v) : 'is not a positive number of milliseconds';
-const RULES: Record<string, Rule> = {
-  url: (v) => {
-    const target = parseSqlUrl(v);
-    return typeof target === 'string' ? target : undefined;
+/** The keys of `dionysus.sql.<name>`. Finite by design: pg's own wait for a connection is forever. */
+export const SQL_RULES: NamedRules = {
+  what: 'database setting',
+  instances: 'databases',
+  rules: {
+    url: (v) => {
+      const target = parseSqlUrl(v);
+      return typeof target === 'string' ? target : undefined;
+    },
+    max: count,
+    acquireTimeoutMs: ms,
+    statementTimeoutMs: ms,
+    idleTimeoutMs: ms,
+    'health.intervalMs': ms,
+    'health.timeoutMs': ms,
+    'health.critical': flag,
+    'migrations.onStartup': (v) =>
+      (ON_STARTUP as readonly unknown[]).includes(v) ? undefined : `is not one of ${ON_STARTUP.join(', ')}`,
   },
-  max: count,
-  acquireTimeoutMs: ms,
-  statementTimeoutMs: ms,
-  idleTimeoutMs: ms,
-  'health.intervalMs': ms,
-  'health.timeoutMs': ms,
-  'health.critical': (v) => (typeof v === 'boolean' ? undefined : 'is not true or false'),
-  'migrations.onStartup': (v) =>
-    (ON_STARTUP as readonly unknown[]).includes(v) ? undefined : `is not one of ${ON_STARTUP.join(', ')}`,
 };
 
 /** Every setting of a database, dotted under `dionysus.sql.<name>` (`health.intervalMs`). */
-export const SQL_SETTING_KEYS: readonly string[] = Object.keys(RULES);
+export const SQL_SETTING_KEYS: readonly string[] = Object.keys(SQL_RULES.rules);
 
 /** Every problem of a `sql` section (`{ <name>: { url, … } }`), keys prefixed with `prefix` (e.g. `sql`). */
 export function sqlProblems(section: unknown, prefix = 'sql'): SettingProblem[] {
-  if (!isPlainObject(section))
-    return [{ key: prefix, value: section, problem: 'is not an object of databases by name' }];
-  return Object.entries(section).flatMap(([name, value]) => databaseProblems(value, `${prefix}.${name}`));
+  return sectionProblems(section, prefix, SQL_RULES);
 }
 
-function databaseProblems(value: unknown, prefix: string, path = ''): SettingProblem[] {
-  if (!isPlainObject(value)) return [{ key: `${prefix}${path ? `.${path}` : ''}`, value, problem: 'is not an object' }];
-  const problems: SettingProblem[] = [];
-  for (const [part, inner] of Object.entries(value)) {
-    const key = path ? `${path}.${part}` : part;
-    const rule = RULES[key];
-    if (rule) {
-      const problem = rule(inner);
-      if (problem) problems.push({ key: `${prefix}.${key}`, value: inner, problem });
-    } else if (Object.keys(RULES).some((k) => k.startsWith(`${key}.`))) {
-      problems.push(...databaseProblems(inner, prefix, key));
-    } else {
-      const under = path ? `${path}.` : '';
-      const known = new Set(
-        Object.keys(RULES)
-          .filter((k) => k.startsWith(under))
-          .map((k) => k.slice(under.length).split('.')[0]),
-      );
-      problems.push({
-        key: `${prefix}.${key}`,
-        value: inner,
-        problem: `is not a database setting (known here: ${[...known].join(', ')})`,
-      });
-    }
-  }
-  return problems;
-}
-
-/** Configuration as the app sees it (`AppConfig`): values by dotted key, and where a key came from. */
-export interface ConfigReader {
-  has(key: string): boolean;
-  get<T = unknown>(key: string): T;
-  sourceOf?(key: string): string | undefined;
-}
+export type { ConfigReader };
 
 /**
  * The settings of database `name`: its defaults, `dionysus.sql.<name>` over
@@ -148,27 +124,14 @@ export interface ConfigReader {
  * and where it came from.
  */
 export function readSqlSettings(config: ConfigReader, name: string, env: NodeJS.ProcessEnv = process.env): SqlSettings {
-  const key = `dionysus.sql.${name}`;
-  const own = config.has(key) ? config.get(key) : undefined;
-  const problems = own === undefined ? [] : databaseProblems(own, `sql.${name}`);
-  const messages = problems.map(
-    ({ key, value, problem }) =>
-      `dionysus.${key}: ${JSON.stringify(value)} ${problem} (from ${config.sourceOf?.(`dionysus.${key}`) ?? 'configuration'})`,
-  );
-  let settings = mergeDeep(sqlDefaults(name), own);
-  const fromEnv = name === 'main' ? env.DATABASE_URL : undefined;
-  if (fromEnv !== undefined && fromEnv !== '') {
-    const target = parseSqlUrl(fromEnv);
-    if (typeof target === 'string')
-      messages.push(`DATABASE_URL: ${JSON.stringify(fromEnv)} ${target} (from the environment)`);
-    else settings = { ...settings, url: fromEnv };
-  }
-  if (messages.length > 0) {
-    throw new DionysusError('config', `invalid configuration:\n${messages.map((m) => `  - ${m}`).join('\n')}`, {
-      expose: true,
-    });
-  }
-  return settings;
+  const fromEnv = name === 'main' && env.DATABASE_URL ? env.DATABASE_URL : undefined;
+  return readInstance(sqlDefaults(name), `sql.${name}`, SQL_RULES, [
+    configuredLayer(config, 'sql', name),
+    {
+      value: fromEnv === undefined ? undefined : { url: fromEnv },
+      describe: (p) => `DATABASE_URL: ${shown(p)} ${p.problem} (from the environment)`,
+    },
+  ]);
 }
 
 /** The file of a SQLite target, absolute, resolved against `cwd`. */

@@ -11,7 +11,7 @@ import type { LifecycleEvents } from '../lifecycle/events.js';
 import type { AdminServer } from './admin.js';
 import type { Metrics } from './metrics.js';
 import { requestFields } from './request-context.js';
-import { Logger } from './tokens.js';
+import { Logger, REGISTRY } from './tokens.js';
 import type { Tracing } from './tracing.js';
 
 export interface TelemetryOptions {
@@ -132,7 +132,8 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       name: 'metrics',
       async start() {
         if (!metrics) {
-          if (promClientLoaded()) bindMetrics(container, () => newMetrics(labels));
+          // A task's registry is made only if something asks for it (an integration's provider, a user's class).
+          bindMetrics(container, () => newMetrics(labels), promClientLoaded());
           return;
         }
         health.onCheck((probe, result) => {
@@ -202,12 +203,18 @@ function newMetrics(labels: { app: string; command: string }): Metrics {
   return new Metrics(labels);
 }
 
-/** Binds the Metrics class and prom-client's Registry (for users' own metrics) to one lazily built instance. */
-function bindMetrics(container: Container, build: () => Metrics): void {
-  const { Metrics } = require('./metrics.js') as typeof import('./metrics.js');
-  const { Registry } = require('prom-client') as typeof import('prom-client');
+/**
+ * Binds the REGISTRY token and, with `classes`, the Metrics class and prom-client's Registry (for
+ * users' own metrics, loading both) to one lazily built instance.
+ */
+function bindMetrics(container: Container, build: () => Metrics, classes = true): void {
   let instance: Metrics | undefined;
   const get = (): Metrics => (instance ??= build());
+  if (container.isBound(REGISTRY)) container.unbind(REGISTRY);
+  container.bind(REGISTRY).toDynamicValue(() => get().registry);
+  if (!classes) return;
+  const { Metrics } = require('./metrics.js') as typeof import('./metrics.js');
+  const { Registry } = require('prom-client') as typeof import('prom-client');
   for (const id of [Metrics, Registry]) if (container.isBound(id)) container.unbind(id);
   container.bind(Metrics).toDynamicValue(get);
   container.bind(Registry).toDynamicValue(() => get().registry);

@@ -15,3 +15,10 @@ export interface Logger extends PinoLogger {}
 
 /** Bound to true by the tracing step when the OpenTelemetry SDK is on, so servers add spans. */
 export const TRACING_ON = Symbol.for('dionysus.tracing.on');
+
+/**
+ * prom-client's `Registry` of the running command, as a token that costs no
+ * import: the integrations' providers `inject` it, so declaring one (at
+ * `--help`, say) never loads prom-client. Bound for every command run.
+ */
+export const REGISTRY = Symbol.for('dionysus.metrics.registry');

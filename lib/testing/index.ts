@@ -14,7 +14,7 @@ import type { SignalSource } from '../lifecycle/signals.js';
 import { buildPlan } from '../plan/plan.js';
 import type { Class } from '../plan/types.js';
 import { createLogger } from '../telemetry/logger.js';
-import { Logger } from '../telemetry/tokens.js';
+import { Logger, REGISTRY } from '../telemetry/tokens.js';
 import { Capture } from './capture.js';
 import { FakeSignals } from './fake-signals.js';
 import { madeWith } from './made-with.js';
@@ -79,6 +79,13 @@ export function createTestContainer(main: Class, options: TestOptions = {}): Con
     stream: stderr,
   });
   bindConstant(container, Logger, logger as unknown as Logger);
+  // Made (loading prom-client) only when something asks for it: an integration's provider.
+  if (!container.isBound(REGISTRY)) {
+    container
+      .bind(REGISTRY)
+      .toDynamicValue(() => new (require('prom-client') as typeof import('prom-client')).Registry())
+      .inSingletonScope();
+  }
   bindConstant(container, Clock, options.clock ?? systemClock);
   bindConstant(container, Output, process.stdout as Output);
   applyOverrides(container, options.overrides ?? []);

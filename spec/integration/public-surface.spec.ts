@@ -86,6 +86,8 @@ const DIONYSUS_TYPES = [
   'FactoryProvider',
   'InjectDecorator',
   'Provider',
+  'Resource',
+  'ResourceCheck',
   'Token',
   'ValueProvider',
   'CheckOptions',

@@ -3,7 +3,8 @@ import { AppConfig } from 'dionysus';
 import { POOL_DEFAULTS, poolSettings, poolToken, TaskPool, taskPool } from 'dionysus/pool';
 import { Container } from 'inversify';
 import { Registry } from 'prom-client';
-import { NAMED_RULES, validateSection } from '../../lib/config/validate.js';
+import { validateSection } from '../../lib/config/validate.js';
+import { POOL_RULES } from '../../lib/pool/settings.js';
 import { fixture, killChildren, node } from '../integration/child.js';
 import { withoutShellConfig } from '../telemetry/log-lines.js';
 import { memoryLogger } from './helpers.js';
@@ -11,7 +12,7 @@ import { memoryLogger } from './helpers.js';
 describe('dionysus.pool.<name> configuration', () => {
   it('has finite defaults for every key', () => {
     expect(poolSettings('jobs')).to.deep.equal(POOL_DEFAULTS);
-    expect(Object.keys(POOL_DEFAULTS).sort()).to.deep.equal(Object.keys(NAMED_RULES.pool!).sort());
+    expect(Object.keys(POOL_DEFAULTS).sort()).to.deep.equal(Object.keys(POOL_RULES.rules).sort());
     expect(Number.isFinite(POOL_DEFAULTS.submitTimeoutMs) && Number.isFinite(POOL_DEFAULTS.drainTimeoutMs)).to.equal(
       true,
     );

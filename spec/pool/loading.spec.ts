@@ -20,4 +20,9 @@ describe('dionysus/pool loads its libraries only for a pool', () => {
     const cpu = "const p = new (require('dionysus/pool').CpuPool)('cpu', { filename: __filename }); p.stop()";
     expect(poolLibraries(['-e', cpu])).to.deep.equal(['piscina']);
   });
+
+  it('declaring a pool provider loads no prom-client: the registry is a token until the pool is built', () => {
+    const loaded = [...loadedModules(['-e', "require('dionysus/pool').taskPool('jobs')"]).packages.keys()];
+    expect(loaded).to.not.include('prom-client');
+  });
 });

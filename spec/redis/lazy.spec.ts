@@ -19,4 +19,33 @@ describe('dionysus/redis loads only when an app registers a client', () => {
     const out = execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
     expect(JSON.parse(out)).to.deep.equal([]);
   });
+
+  it('importing dionysus/redis and declaring a client load neither @redis/client, prom-client nor OpenTelemetry', () => {
+    const loaded = [...loadedModules(['-e', "require('dionysus/redis').redisClient('cache')"]).packages.keys()];
+    expect(
+      loaded.filter((n) => n.startsWith('@redis/') || n === 'prom-client' || n.startsWith('@opentelemetry/')),
+    ).to.deep.equal([]);
+  });
+
+  it('without @redis/client installed, dionysus/redis imports, and making a client says what to install', () => {
+    // Resolving @redis/client fails as it does when the optional peer dependency is absent.
+    const script = `
+      const Module = require('node:module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (request.startsWith('@redis/client')) throw Object.assign(new Error('Cannot find module ' + request), { code: 'MODULE_NOT_FOUND' });
+        return resolve.call(this, request, ...rest);
+      };
+      const { redisClient } = require('dionysus/redis');
+      const provider = redisClient('cache');
+      try {
+        provider.useFactory({ has: () => false, get: () => undefined, sourceOf: () => undefined });
+      } catch (error) {
+        process.stdout.write(error.message);
+      }`;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
+    expect(out).to.equal(
+      'dionysus/redis: a Redis client needs the @redis/client package; install it with `npm install @redis/client`',
+    );
+  });
 });

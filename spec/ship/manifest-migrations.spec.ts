@@ -51,7 +51,7 @@ describe('app manifest of an app with a sql database', () => {
     const init = pod.initContainers ?? [];
     expect(init.map((c) => [c.name, ...c.command, ...c.args])).to.deep.equal([
       ['migrate', '/bin/todos', 'migrate', 'up'],
-      ['migrate-audit', '/bin/todos', 'audit-migrate', 'up'],
+      ['migrate-audit', '/bin/todos', 'migrate', 'audit', 'up'],
     ]);
     for (const container of init) {
       expect(shared(container)).to.deep.equal(shared(app));

@@ -6,12 +6,8 @@ import { scratchDatabase } from '../sql/servers.js';
 import { withoutShellConfig } from '../telemetry/log-lines.js';
 import { shipExecutable, tempFolders } from './executable.js';
 
-/**
- * The command that applies the main database's migrations. The contract
- * (DESIGN.md §8) is `migrate up`; lib/sql/commands.ts names it `migrate-up`
- * until it takes the contract's form: then this becomes ['migrate', 'up'].
- */
-const MIGRATE_UP: readonly string[] = ['migrate-up'];
+/** The command that applies the main database's migrations (DESIGN.md §8). */
+const MIGRATE_UP: readonly string[] = ['migrate', 'up'];
 
 // An app with a database (better-sqlite3, a native addon, by default) as a single executable, copied with
 // what the builder shipped beside it into an empty folder with no node_modules above it.
@@ -49,6 +45,15 @@ describe('the single executable of an app with a sql database', () => {
     expect(second.code, second.stderr).to.equal(0);
     expect(second.lines).to.deep.equal(['milk', 'tea']);
     expect((await exe(MIGRATE_UP)).lines).to.deep.equal(['nothing to apply']);
+  });
+
+  it("migrates a database declared on one command (ctl's audit) with migrate audit up, into its own file", async () => {
+    const up = await exe(['migrate', 'audit', 'up']);
+    expect(up.code, up.stderr).to.equal(0);
+    expect(up.lines).to.deep.equal(['nothing to apply']);
+    expect(existsSync(join(home, 'data', 'audit.sqlite')), "the audit database's default file").to.be.true;
+    const status = await exe(['migrate', 'audit', 'status']);
+    expect(status.code, status.stderr).to.equal(0);
   });
 
   it('runs the same migration and queries on PostgreSQL with DATABASE_URL (pg is bundled)', async () => {
