@@ -4,6 +4,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { readRecord } from '../../decorators/metadata.js';
 import type { FrameworkSettings } from '../config/defaults.js';
 import { bindConstant } from '../container/container.js';
+import { messageOf } from '../errors.js';
 import type { Health } from '../health/health.js';
 import { dialHost, type RuntimeInfo } from '../health/runtime.js';
 import type { Component } from '../lifecycle/component.js';
@@ -62,7 +63,7 @@ export interface Telemetry {
  */
 export function createTelemetry(options: TelemetryOptions): Telemetry {
   const { settings, events, container } = options;
-  const { createLogger, logLifecycle } = require('./logger.js') as typeof import('./logger.js');
+  const { createLogger, errorField, logLifecycle } = require('./logger.js') as typeof import('./logger.js');
   // Every line logged while a request is handled carries its id; with tracing on, the trace ids too.
   let mixin: () => object = requestFields;
   const log = createLogger({
@@ -119,10 +120,19 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   };
   // The flush of spans, listed after the framework's other parts so it is the first of them to stop (the
   // spans describe the rest); after a signal it runs within the shutdown budget like every stop.
+  // A collector that is down or refuses the export loses the spans, not the command's outcome: as OpenTelemetry
+  // asks of telemetry, it never fails the app (a migration in an init container, a CronJob's task). It is logged.
   const spans: Component = {
     name: 'tracing',
     async stop() {
-      await active?.close(failed);
+      try {
+        await active?.close(failed);
+      } catch (error) {
+        log.logger.warn(
+          { err: errorField(error) },
+          `spans could not be exported: ${exportError(error)}; the command's outcome is unchanged`,
+        );
+      }
     },
   };
 
@@ -218,4 +228,10 @@ function bindMetrics(container: Container, build: () => Metrics, classes = true)
   for (const id of [Metrics, Registry]) if (container.isBound(id)) container.unbind(id);
   container.bind(Metrics).toDynamicValue(get);
   container.bind(Registry).toDynamicValue(() => get().registry);
+}
+
+/** What an exporter rejected with: an Error, or the list of errors the SDK's shutdown collects. */
+function exportError(error: unknown): string {
+  const errors = Array.isArray(error) ? error : [error];
+  return errors.map((e) => messageOf(e)).join('; ');
 }

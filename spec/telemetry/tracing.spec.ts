@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
@@ -243,6 +244,25 @@ describe('tracing: a span per lifecycle hook under one root span', () => {
   describe('the standard exporter choice', () => {
     afterEach(killChildren);
 
+    for (const protocol of ['http/protobuf', 'grpc']) {
+      it(`a collector that refuses the export (${protocol}) loses the spans, not the task: exit 0 and a warning`, async () => {
+        const exit = await node(SAMPLE, ['greet', '--name', 'x'], {
+          env: {
+            ...withoutShellConfig(),
+            OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await closedPort()}`,
+            OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+            OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
+          },
+        }).waitForExit();
+        expect(exit.code, exit.stderr).to.equal(0);
+        expect(exit.stdout).to.equal('hello x\n');
+        const warning = exit.stderr.split('\n').find((line) => line.includes('spans could not be exported'));
+        expect(warning, exit.stderr).to.not.equal(undefined);
+        expect(JSON.parse(warning as string)).to.include({ level: 'warn' });
+        expect(warning).to.match(/ECONNREFUSED|UNAVAILABLE|No connection established/);
+      });
+    }
+
     it('prints spans with OTEL_TRACES_EXPORTER=console, and turns tracing off with none', async () => {
       const consoleRun = await node(SAMPLE, ['greet', '--name', 'x'], {
         env: { ...withoutShellConfig(), OTEL_TRACES_EXPORTER: 'console' },
@@ -261,3 +281,15 @@ describe('tracing: a span per lifecycle hook under one root span', () => {
     });
   });
 });
+
+/** A loopback port nothing listens on: bound once, then closed. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
