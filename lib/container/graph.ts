@@ -182,7 +182,7 @@ export function untypedProblems(untyped: readonly Function[], metadataEmitted: b
   }
   return untyped.map(
     (cls) =>
-      `${cls.name}: its constructor takes parameters but has no type metadata (TypeScript emits it only for decorated classes); decorate the class, e.g. with @injectable() from inversify.`,
+      `${cls.name}: its constructor takes parameters but has no type metadata (TypeScript emits it only for decorated classes); decorate the class with @Injectable() from dionysus (or @Inject(token) on each parameter).`,
   );
 }
 

@@ -15,6 +15,8 @@ export interface ObserveOptions {
   readonly metrics: Metrics | undefined;
   /** 0 none, 1 every request. */
   readonly accessLogSampleRate: number;
+  /** Whether handlers run as the handling of their request, so the lines they log carry its id. */
+  readonly requestContext: boolean;
   /** Set when the OpenTelemetry SDK is on. */
   readonly tracing: boolean;
   /** Read per request: when true, responses ask the client to close the connection. */
@@ -57,7 +59,7 @@ const JSON_TYPES = [
  * framework ~3 µs of a request.
  */
 export function observe(options: ObserveOptions): Middleware {
-  const { logger, metrics, accessLogSampleRate, draining, healthx } = options;
+  const { logger, metrics, accessLogSampleRate, draining, healthx, requestContext } = options;
   const parse = jsonBody(options.bodyLimitBytes);
   // route → method → status → histogram child: route and method strings are the same objects on every
   // request, so each lookup reuses their cached hash; a composed key would be built and hashed each time.
@@ -86,10 +88,9 @@ export function observe(options: ObserveOptions): Middleware {
     try {
       const req = ctx.req;
       if (req.url?.startsWith('/healthx/')) return healthx(ctx, next) as Promise<void>;
+      const handle = (): Promise<void> => (BODY_METHODS.has(req.method as string) ? parse(ctx, next) : next());
       // The handler runs as the handling of this request: the lines it logs carry its id.
-      return withRequest(ctx.state.requestId as string, () =>
-        BODY_METHODS.has(req.method as string) ? parse(ctx, next) : next(),
-      );
+      return requestContext ? withRequest(ctx.state.requestId as string, handle) : handle();
     } catch (error) {
       return Promise.reject(error);
     }

@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import type { Container } from 'inversify';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import compose from 'koa-compose';
+import type { Token } from '../../decorators/inject.js';
 import type { FrameworkSettings } from '../config/defaults.js';
 import { listen } from '../config/listen.js';
 import { bindConstant } from '../container/container.js';
@@ -14,6 +15,7 @@ import type { Component } from '../lifecycle/component.js';
 import type { LifecycleEvents } from '../lifecycle/events.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
 import type { CommandPlan, ControllerPlan, RoutePlan } from '../plan/types.js';
+import { Logger } from '../telemetry/tokens.js';
 import { healthx } from './healthx.js';
 import { type ObserveOptions, observe } from './observe.js';
 import { routeArguments } from './params.js';
@@ -88,6 +90,7 @@ export function httpServer(options: HttpServerOptions): { component: Component; 
             logger,
           ),
           bodyLimitBytes: settings.http.bodyLimitBytes,
+          requestContext: reachesLogger(command),
           templateOf: (path, method) => drain.templateOf(path, method),
         }),
       );
@@ -322,4 +325,22 @@ function templateOf(router: Matching, path: string, method: string): string | un
   const found = router.match(path, method);
   const layer = found.pathAndMethod.find((l) => l.methods.length > 0) ?? found.path.find((l) => l.methods.length > 0);
   return typeof layer?.path === 'string' ? layer.path : undefined;
+}
+
+/**
+ * Whether a request's handling can log with the injected Logger: a controller, or something it
+ * reaches through constructors and factories, injects it. Only then does each request run inside
+ * an AsyncLocalStorage (its lines carry the requestId): on Node 20 that turns on async_hooks for
+ * every promise and native resource of the process, ~4 % of a GET /hello (bench/http-throughput).
+ */
+function reachesLogger(command: CommandPlan): boolean {
+  const deps = new Map<Token, readonly Token[]>(command.builds.map((b) => [b.token, b.deps]));
+  const seen = new Set<Token>();
+  const walk = (token: Token): boolean => {
+    if (token === Logger) return true;
+    if (seen.has(token)) return false;
+    seen.add(token);
+    return (deps.get(token) ?? []).some(walk);
+  };
+  return command.controllers.some((c) => walk(c.cls));
 }

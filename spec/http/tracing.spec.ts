@@ -1,5 +1,6 @@
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
+import { Command, Controller, Get, Injectable, Logger, Main } from 'dionysus';
 import { startServer } from 'dionysus/testing';
 import { OrdersApp } from '../fixtures/orders/app.js';
 import { type LogRecord, logRecords } from './logs.js';
@@ -117,6 +118,20 @@ describe("the request's id on the lines a handler logs", () => {
     });
   }
 
+  it('carries it on the lines of a service the controller reaches, which alone injects the Logger', async () => {
+    const server = await startServer(AuditApp, 'http');
+    let stdout = '';
+    try {
+      const res = await server.request('/audit', { headers: { 'x-request-id': 'audit-1' } });
+      expect(res.status).to.equal(200);
+    } finally {
+      ({ stdout } = await server.stop());
+    }
+    const lines = logRecords(stdout).filter((line) => line.msg === 'audited');
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.include({ requestId: 'audit-1', what: 'GET /audit' });
+  });
+
   it('leaves the lines logged outside a request without one', async () => {
     const server = await startServer(OrdersApp, 'http');
     const { stdout } = await server.stop();
@@ -125,3 +140,31 @@ describe("the request's id on the lines a handler logs", () => {
     for (const line of lifecycle) expect(line).to.not.have.property('requestId');
   });
 });
+
+/** A service that logs after an await; the controller using it has no Logger of its own. */
+@Injectable()
+class Audit {
+  constructor(private readonly log: Logger) {}
+
+  async record(what: string): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    this.log.info({ what }, 'audited');
+  }
+}
+
+@Controller()
+class AuditController {
+  constructor(private readonly audit: Audit) {}
+
+  @Get('/audit')
+  async hit(): Promise<{ ok: boolean }> {
+    await this.audit.record('GET /audit');
+    return { ok: true };
+  }
+}
+
+@Command('http', { controllers: [AuditController] })
+class AuditHttp {}
+
+@Main({ name: 'audit', commands: [AuditHttp] })
+class AuditApp {}

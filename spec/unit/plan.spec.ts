@@ -570,7 +570,7 @@ describe('plan: validation', () => {
     const problems = planErrorOf(RepoApp).problems;
     expect(problems).to.have.length(1);
     expect(problems[0]).to.match(/^Repository: its constructor takes parameters but has no type metadata/);
-    expect(problems[0]).to.include('@injectable()');
+    expect(problems[0]).to.include('@Injectable() from dionysus');
   });
 
   it('rejects hook and check timeouts longer than a timer can wait, which would fire after 1 ms', () => {
@@ -639,7 +639,7 @@ describe('plan: validation', () => {
     expect(planErrorOf(ThreeApp).problems).to.deep.equal([
       'ThreeBroken: constructor parameter #1 has type String, which the container cannot provide by type; inject a class, or add @inject(TOKEN) and bind TOKEN.',
       'ThreeBroken: constructor parameter #2 has type Object, which the container cannot provide by type; inject a class, or add @inject(TOKEN) and bind TOKEN.',
-      'Repository: its constructor takes parameters but has no type metadata (TypeScript emits it only for decorated classes); decorate the class, e.g. with @injectable() from inversify.',
+      'Repository: its constructor takes parameters but has no type metadata (TypeScript emits it only for decorated classes); decorate the class with @Injectable() from dionysus (or @Inject(token) on each parameter).',
     ]);
   });
 
