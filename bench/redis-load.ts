@@ -1,7 +1,8 @@
 /**
  * One side of bench/redis.bench.ts, in a process of its own (node-redis's tracing channel is
  * process-wide: a subscriber would slow the bare client too): GETs of one key against the
- * machine's Redis with a fixed number in flight, for a number of seconds; prints `{ ops, seconds }`.
+ * machine's Redis with a fixed number in flight, for a number of seconds; prints `{ ops, seconds, cpuUs }`
+ * (cpuUs: this process's CPU time over the pass, which the machine's other load does not inflate).
  *
  *   node dist/bench/redis-load.js bare|wrapper SECONDS IN_FLIGHT
  */
@@ -16,7 +17,7 @@ async function main(subject: string, seconds: number, inFlight: number): Promise
   let redis: RedisClientType;
   let stop: () => Promise<unknown>;
   if (subject === 'wrapper') {
-    // Every default on: metrics into a registry, a span per command (no-op tracer), the health PING.
+    // Every default on: metrics into a registry, the health PING; no tracer provider (an app's default), so no spans.
     const component = new RedisClient('bench', { ...redisDefaults(), url: URL }, { registry: new Registry() });
     await component.start();
     redis = component.client as RedisClientType;
@@ -36,11 +37,13 @@ async function main(subject: string, seconds: number, inFlight: number): Promise
     }
   };
   const began = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: inFlight }, worker));
+  const used = process.cpuUsage(cpu);
   const took = (performance.now() - began) / 1000;
   await redis.del(KEY);
   await stop();
-  process.stdout.write(`${JSON.stringify({ ops, seconds: took })}\n`);
+  process.stdout.write(`${JSON.stringify({ ops, seconds: took, cpuUs: used.user + used.system })}\n`);
 }
 
 const [subject = 'bare', seconds = '3', inFlight = '16'] = process.argv.slice(2);

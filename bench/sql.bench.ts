@@ -1,6 +1,7 @@
 /**
  * Point queries/s through dionysus/sql (the instrumented driver: operation
- * metrics, pool metrics and a span per query with a recording tracer) vs the
+ * metrics, pool metrics and a span per query with a recording tracer behind a
+ * BatchSpanProcessor and the context manager, as the SDK runs it) vs the
  * same query on bare Kysely with the same driver settings, on SQLite (a temp
  * file) and on PostgreSQL (the machine's server, a scratch database). Rounds
  * alternate between the two sides; medians of the rounds.
@@ -12,8 +13,9 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { trace } from '@opentelemetry/api';
-import { type ReadableSpan, SimpleSpanProcessor, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import BetterSqlite3 from 'better-sqlite3';
 import { type Generated, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Client, Pool } from 'pg';
@@ -25,14 +27,26 @@ interface DB {
   todos: { id: Generated<number>; title: string };
 }
 
-/** Exports nothing, so the bench measures making and ending spans, not shipping them. */
+/**
+ * Exports nothing, so the bench measures making, ending and batching spans, not shipping them.
+ * Behind a BatchSpanProcessor with the context manager, as the OpenTelemetry SDK runs an app's
+ * tracing (OTEL_TRACES_EXPORTER=otlp); a SimpleSpanProcessor exports span by span, which is for tests.
+ */
 const dropSpans: SpanExporter = {
   export: (_spans: ReadableSpan[], done) => done({ code: 0 }),
   shutdown: async () => {},
 };
 
-async function pointQueries(db: Kysely<DB>, count: number): Promise<number> {
+interface Round {
+  /** Queries per second of wall time. */
+  readonly rate: number;
+  /** This process's CPU time per query, µs (which the machine's other load does not inflate). */
+  readonly cpuUs: number;
+}
+
+async function pointQueries(db: Kysely<DB>, count: number): Promise<Round> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < count; i++) {
     await db
       .selectFrom('todos')
@@ -40,7 +54,8 @@ async function pointQueries(db: Kysely<DB>, count: number): Promise<number> {
       .where('id', '=', (i % 100) + 1)
       .executeTakeFirstOrThrow();
   }
-  return count / ((performance.now() - start) / 1000);
+  const used = process.cpuUsage(cpu);
+  return { rate: count / ((performance.now() - start) / 1000), cpuUs: (used.user + used.system) / count };
 }
 
 async function seed(db: Kysely<DB>, idType: string): Promise<void> {
@@ -101,6 +116,8 @@ async function postgresPair(baseUrl: string): Promise<Pair> {
     idleTimeoutMillis: settings.idleTimeoutMs,
     statement_timeout: settings.statementTimeoutMs,
   });
+  // Dropping the scratch database ends the server side of connections still closing: heard, as the wrapper hears it.
+  pool.on('error', () => {});
   const bare = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return pairOf('PostgreSQL', database, bare, async () => {
     await admin.query(`drop database if exists ${name} with (force)`);
@@ -114,8 +131,10 @@ const bench: Bench = {
     const rounds = numberFromEnv('BENCH_ROUNDS', 5);
     const queries = numberFromEnv('BENCH_QUERIES', 2_000);
     const pgUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: dropSpans })] });
+    const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: dropSpans })] });
     trace.setGlobalTracerProvider(provider);
+    const contexts = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(contexts);
     const dir = tempDir('sql');
     const notes: string[] = [];
     const rows: string[][] = [];
@@ -125,8 +144,8 @@ const bench: Bench = {
         try {
           await pointQueries(pair.wrapped, queries / 4);
           await pointQueries(pair.bare, queries / 4);
-          const wrapped: number[] = [];
-          const bare: number[] = [];
+          const wrapped: Round[] = [];
+          const bare: Round[] = [];
           for (let round = 0; round < rounds; round++) {
             const order = round % 2 === 0 ? ['bare', 'wrapped'] : ['wrapped', 'bare'];
             for (const side of order) {
@@ -134,8 +153,18 @@ const bench: Bench = {
               else wrapped.push(await pointQueries(pair.wrapped, queries));
             }
           }
-          const ratio = median(wrapped) / median(bare);
-          rows.push([pair.system, median(bare).toFixed(0), median(wrapped).toFixed(0), ratio.toFixed(2)]);
+          const rate = (side: Round[]): number => median(side.map((r) => r.rate));
+          const cpu = (side: Round[]): number => median(side.map((r) => r.cpuUs));
+          const ratio = rate(wrapped) / rate(bare);
+          rows.push([
+            pair.system,
+            rate(bare).toFixed(0),
+            rate(wrapped).toFixed(0),
+            ratio.toFixed(2),
+            cpu(bare).toFixed(1),
+            cpu(wrapped).toFixed(1),
+            (cpu(bare) / cpu(wrapped)).toFixed(2),
+          ]);
           notes.push(targetLine(`dionysus/sql on ${pair.system}`, 'bare Kysely (medians)', ratio, 0.9, 'min'));
         } finally {
           await pair.close();
@@ -143,6 +172,8 @@ const bench: Bench = {
       }
     } finally {
       trace.disable();
+      context.disable();
+      contexts.disable();
       await provider.shutdown();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -151,7 +182,10 @@ const bench: Bench = {
       notes: [
         `point query by primary key, one at a time; ${rounds} rounds × ${queries} queries per side, order alternated; medians`,
         '',
-        ...formatTable(['', 'bare queries/s', 'dionysus queries/s', '× bare'], rows).map((line) => `  ${line}`),
+        ...formatTable(
+          ['', 'bare queries/s', 'dionysus queries/s', '× bare', 'bare CPU µs/q', 'dionysus CPU µs/q', 'bare/dionysus'],
+          rows,
+        ).map((line) => `  ${line}`),
         '',
         ...notes,
       ],

@@ -44,8 +44,30 @@ export interface DrainReport {
 
 type State = 'open' | 'draining' | 'drained' | 'stopped';
 
-interface Live {
-  drop(): void;
+/**
+ * One accepted submission, from admission to its end: the promise its submitter
+ * holds and what the pool accounts for it. A class rather than closures: it is
+ * made for every task.
+ */
+export class Ticket {
+  readonly promise: Promise<unknown>;
+  resolve!: (value: unknown) => void;
+  reject!: (error: unknown) => void;
+  /** Clock time of the submission; unset when the task started inside submit (it never waited). */
+  readonly submittedAt: number | undefined;
+  /** The submitter's signal. */
+  readonly cancel: AbortSignal | undefined;
+  startedAt: number | undefined = undefined;
+  ended = false;
+
+  constructor(submittedAt: number | undefined, cancel: AbortSignal | undefined) {
+    this.submittedAt = submittedAt;
+    this.cancel = cancel;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
 
 const ABORTED = AbortSignal.abort();
@@ -65,7 +87,7 @@ export abstract class BoundedPool {
   /** Whether `began` is called when a task starts (else only once it ended, with the time it started). */
   protected readonly startsKnown: boolean = true;
   readonly #admission: Admission;
-  readonly #live = new Set<Live>();
+  readonly #live = new Set<Ticket>();
   readonly #logger?: PoolLogger;
   readonly #onError?: PoolErrorHandler;
   #observer?: PoolObserver;
@@ -166,16 +188,76 @@ export abstract class BoundedPool {
    * clock's time when that was earlier) and accounts for its end.
    */
   protected admit<T>(enter: (began: (at?: number) => void) => Promise<T>, options: SubmitOptions): Promise<T> {
+    return this.accept(new Ticket(this.clock.now(), options.signal), options, (ticket) => {
+      enter((at) => this.began(ticket, at)).then(
+        (value) => this.settle(ticket, value),
+        (error: unknown) => this.fail(ticket, error),
+      );
+    });
+  }
+
+  /**
+   * Admits `ticket`: `enter` starts or queues its task at once when there is room, else once
+   * room appears (blocking submit); the task's end is told through `began`, `settle` and `fail`.
+   * Resolves or rejects as the ticket does. `enter` is the same function for every submission.
+   */
+  protected accept<T>(ticket: Ticket, options: SubmitOptions, enter: (ticket: Ticket) => void): Promise<T> {
     if (this.#state !== 'open') {
       this.#observer?.count('rejected');
       return Promise.reject(new PoolClosedError(this.name, this.#state === 'stopped' ? 'stopped' : 'draining'));
     }
-    const submittedAt = this.clock.now();
-    return this.#admission.admit(() => this.#track(enter, submittedAt, options.signal), {
-      nonBlocking: options.nonBlocking ?? this.settings.nonBlocking,
-      timeoutMs: options.submitTimeoutMs ?? this.settings.submitTimeoutMs,
-      signal: options.signal,
-    });
+    const admission = this.#admission;
+    // The common case first: nobody waits and there is room (what Admission.admit checks first too).
+    if (admission.blocked === 0 && this.hasRoom()) {
+      this.#live.add(ticket);
+      enter(ticket);
+      return ticket.promise as Promise<T>;
+    }
+    return admission.admit(
+      () => {
+        this.#live.add(ticket);
+        enter(ticket);
+        return ticket.promise as Promise<T>;
+      },
+      {
+        nonBlocking: options.nonBlocking ?? this.settings.nonBlocking,
+        timeoutMs: options.submitTimeoutMs ?? this.settings.submitTimeoutMs,
+        signal: options.signal,
+      },
+    );
+  }
+
+  /** Whether the pool keeps metrics (a ticket then needs its submission time). */
+  protected get observed(): boolean {
+    return this.#observer !== undefined;
+  }
+
+  /** The ticket's task starts (at `at`, the clock's time, when that was earlier). */
+  protected began(ticket: Ticket, at?: number): void {
+    ticket.startedAt = at ?? this.clock.now();
+    this.waited(ticket);
+  }
+
+  /** Observes how long the started ticket waited (after its task's first synchronous part, off its start path). */
+  protected waited(ticket: Ticket): void {
+    const observer = this.#observer;
+    if (!observer || ticket.startedAt === undefined) return;
+    // A task that started inside submit never waited in the queue.
+    observer.waited(ticket.submittedAt === undefined ? 0 : (ticket.startedAt - ticket.submittedAt) / 1000);
+  }
+
+  /** The ticket's task returned `value`. */
+  protected settle(ticket: Ticket, value: unknown): void {
+    if (this.#end(ticket, 'ok')) ticket.resolve(value);
+  }
+
+  /** The ticket's task failed with `error` (or its submitter's signal took it out of the queue). */
+  protected fail(ticket: Ticket, error: unknown): void {
+    const { cancel } = ticket;
+    const cancelled = cancel?.aborted === true && error === cancel.reason;
+    if (!this.#end(ticket, cancelled && ticket.startedAt === undefined ? 'rejected' : 'error')) return;
+    if (!cancelled) this.#report(error);
+    ticket.reject(error);
   }
 
   /** Room may have appeared: lets waiting submissions in. */
@@ -188,48 +270,26 @@ export abstract class BoundedPool {
     return signal ? AbortSignal.any([this.deadline.signal, signal]) : this.deadline.signal;
   }
 
-  #track<T>(
-    enter: (began: (at?: number) => void) => Promise<T>,
-    submittedAt: number,
-    cancel?: AbortSignal,
-  ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let startedAt: number | undefined;
-      let done = false;
-      const end = (outcome: TaskOutcome): boolean => {
-        if (done) return false;
-        done = true;
-        this.#live.delete(live);
-        if (startedAt !== undefined && outcome !== 'dropped') {
-          this.#observer?.ran((this.clock.now() - startedAt) / 1000);
-        }
-        this.#observer?.count(outcome);
-        if (this.#live.size === 0) this.#idle?.();
-        return true;
-      };
-      const live: Live = {
-        drop: () => {
-          if (end('dropped'))
-            reject(new PoolDroppedError(this.name, this.startsKnown ? startedAt !== undefined : undefined));
-        },
-      };
-      this.#live.add(live);
-      const began = (at = this.clock.now()): void => {
-        startedAt = at;
-        this.#observer?.waited((startedAt - submittedAt) / 1000);
-      };
-      enter(began).then(
-        (value) => {
-          if (end('ok')) resolve(value);
-        },
-        (error: unknown) => {
-          const cancelled = cancel?.aborted === true && error === cancel.reason;
-          if (!end(cancelled && startedAt === undefined ? 'rejected' : 'error')) return;
-          if (!cancelled) this.#report(error);
-          reject(error);
-        },
-      );
-    });
+  #end(ticket: Ticket, outcome: TaskOutcome): boolean {
+    if (ticket.ended) return false;
+    ticket.ended = true;
+    const live = this.#live;
+    live.delete(ticket);
+    const observer = this.#observer;
+    if (observer) {
+      if (ticket.startedAt !== undefined && outcome !== 'dropped') {
+        observer.ran((this.clock.now() - ticket.startedAt) / 1000);
+      }
+      observer.count(outcome);
+    }
+    if (live.size === 0) this.#idle?.();
+    return true;
+  }
+
+  #drop(ticket: Ticket): void {
+    if (this.#end(ticket, 'dropped')) {
+      ticket.reject(new PoolDroppedError(this.name, this.startsKnown ? ticket.startedAt !== undefined : undefined));
+    }
   }
 
   async #drainUntil(deadline: AbortSignal | undefined): Promise<DrainReport> {
@@ -256,7 +316,7 @@ export abstract class BoundedPool {
       const left = [...this.#live];
       dropped = left.length;
       this.clearQueue();
-      for (const live of left) live.drop();
+      for (const ticket of left) this.#drop(ticket);
       this.deadline.abort(new PoolDroppedError(this.name));
       if (dropped > 0) {
         this.#logger?.warn(

@@ -34,7 +34,7 @@ const LABEL = 'pool_name';
  * `pool.name`, `wait_time`, counts by state) as Prometheus spells them.
  */
 class PoolFamilies {
-  readonly #pools = new Set<PoolState>();
+  readonly #pools = new Map<PoolState, Tally>();
   readonly duration: Histogram<typeof LABEL>;
   readonly waitTime: Histogram<typeof LABEL>;
   readonly tasks: Counter<typeof LABEL | 'outcome'>;
@@ -49,7 +49,7 @@ class PoolFamilies {
         registers: [registry],
         collect() {
           this.reset();
-          for (const pool of pools) this.set({ [LABEL]: pool.name }, read(pool));
+          for (const pool of pools.keys()) this.set({ [LABEL]: pool.name }, read(pool));
         },
       });
     };
@@ -79,27 +79,56 @@ class PoolFamilies {
       help: 'Tasks submitted to a pool, by outcome: ok, error (the task failed), rejected (full or closed), timeout (no room in time), dropped (the drain deadline passed).',
       labelNames: [LABEL, 'outcome'],
       registers: [registry],
+      // Each task adds to a plain tally; the counter takes the tallies when read.
+      collect() {
+        for (const tally of pools.values()) tally.flush();
+      },
     });
   }
 
   add(pool: PoolState): PoolObserver {
-    this.#pools.add(pool);
     const labels = { [LABEL]: pool.name };
     const duration = this.duration.labels(labels);
     const waitTime = this.waitTime.labels(labels);
-    const counters = Object.fromEntries(
-      OUTCOMES.map((outcome) => [outcome, this.tasks.labels({ ...labels, outcome })]),
-    ) as Record<TaskOutcome, { inc(): void }>;
     // Every outcome is a series from the start, so a rate over it exists before the first failure.
     for (const outcome of OUTCOMES) this.tasks.inc({ ...labels, outcome }, 0);
+    const tally = new Tally(this.tasks, pool.name);
+    this.#pools.set(pool, tally);
     return {
       waited: (seconds) => waitTime.observe(seconds),
       ran: (seconds) => duration.observe(seconds),
-      count: (outcome) => counters[outcome].inc(),
+      count: (outcome) => {
+        tally[outcome]++;
+      },
       close: () => {
+        tally.flush();
         this.#pools.delete(pool);
       },
     };
+  }
+}
+
+/** A pool's task counts by outcome since the counter last read them. */
+class Tally implements Record<TaskOutcome, number> {
+  ok = 0;
+  error = 0;
+  rejected = 0;
+  timeout = 0;
+  dropped = 0;
+  readonly #children: Record<TaskOutcome, Counter.Internal>;
+
+  constructor(counter: Counter<typeof LABEL | 'outcome'>, pool: string) {
+    this.#children = Object.fromEntries(
+      OUTCOMES.map((outcome) => [outcome, counter.labels({ [LABEL]: pool, outcome })]),
+    ) as Record<TaskOutcome, Counter.Internal>;
+  }
+
+  flush(): void {
+    for (const outcome of OUTCOMES) {
+      if (this[outcome] === 0) continue;
+      this.#children[outcome].inc(this[outcome]);
+      this[outcome] = 0;
+    }
   }
 }
 

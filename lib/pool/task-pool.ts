@@ -1,6 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import type PQueue from 'p-queue';
-import { BoundedPool, checkSize, type PoolOptions, type SubmitOptions } from './core.js';
+import { BoundedPool, checkSize, type PoolOptions, type SubmitOptions, Ticket } from './core.js';
 
 /** A task: it gets the AbortSignal that fires when the pool drops it (drain deadline) or its submitter cancels. */
 export type Task<T> = (signal: AbortSignal) => T | Promise<T>;
@@ -22,6 +22,8 @@ export type TaskPoolOptions = PoolOptions;
  */
 export class TaskPool extends BoundedPool {
   readonly #queue: PQueue;
+  /** What `accept` calls for every admitted job: one function, not one per submission. */
+  readonly #enter = (ticket: Ticket): void => this.#enqueue(ticket as Job);
 
   constructor(name: string, options: TaskPoolOptions = {}) {
     super(name, options);
@@ -72,21 +74,65 @@ export class TaskPool extends BoundedPool {
 
   #submit<T>(task: Task<T>, options: SubmitOptions, accepted?: () => void): Promise<T> {
     const queue = this.#queue;
-    // A task that starts inside submit already runs in the submitter's context; only one that waits is bound to it.
+    // A task that starts inside submit already runs in the submitter's context, and never waits;
+    // only one that waits is bound to the context (and timed from its submission).
     const startsNow = this.blocked === 0 && queue.size === 0 && queue.pending < queue.concurrency;
-    const run = startsNow ? task : AsyncResource.bind(task);
-    const { signal } = options;
-    return this.admit((began) => {
-      accepted?.();
-      // The submitter's signal takes a task out of the queue; once it runs, the task alone decides
-      // when to stop (p-queue would settle it at once and free its slot while it still runs).
-      const whileQueued = signal && queuedSignal(signal);
-      return queue.add<T>(() => {
-        whileQueued?.started();
-        began();
-        return run(this.signalFor(signal)) as Promise<T>;
-      }, whileQueued && { signal: whileQueued.signal });
-    }, options);
+    const job = startsNow
+      ? new Job(undefined, options.signal, task, undefined, accepted)
+      : new Job(
+          this.observed ? this.clock.now() : undefined,
+          options.signal,
+          task,
+          new AsyncResource('dionysus.pool.task'),
+          accepted,
+        );
+    return this.accept<T>(job, options, this.#enter);
+  }
+
+  #enqueue(job: Job): void {
+    job.accepted?.();
+    const signal = job.cancel;
+    if (signal === undefined) {
+      // The job settles its ticket itself and never rejects: p-queue's promise needs no handler.
+      void this.#queue.add<unknown>(() => this.#run(job));
+      return;
+    }
+    // The submitter's signal takes a task out of the queue; once it runs, the task alone decides
+    // when to stop (p-queue would settle it at once and free its slot while it still runs).
+    const whileQueued = queuedSignal(signal);
+    this.#queue
+      .add<unknown>(
+        () => {
+          whileQueued.started();
+          return this.#run(job);
+        },
+        { signal: whileQueued.signal },
+      )
+      .catch((error: unknown) => this.fail(job, error));
+  }
+
+  /** Runs the job's task; what p-queue waits for (and holds the worker for) is the task's own end. */
+  #run(job: Job): Promise<void> | undefined {
+    job.startedAt = this.clock.now();
+    const signal = this.signalFor(job.cancel);
+    let result: unknown;
+    try {
+      result = job.context ? job.context.runInAsyncScope(job.task, undefined, signal) : job.task(signal);
+    } catch (error) {
+      this.waited(job);
+      this.fail(job, error);
+      return undefined;
+    }
+    // Observed once the task's first synchronous part ran: the metric is off the submit-to-start path.
+    this.waited(job);
+    if (typeof (result as PromiseLike<unknown> | null)?.then !== 'function') {
+      this.settle(job, result);
+      return undefined;
+    }
+    return Promise.resolve(result).then(
+      (value) => this.settle(job, value),
+      (error: unknown) => this.fail(job, error),
+    );
   }
 
   protected hasRoom(): boolean {
@@ -108,6 +154,27 @@ export class TaskPool extends BoundedPool {
 
   protected async close(): Promise<void> {
     this.#queue.clear();
+  }
+}
+
+/** A submission of a TaskPool: its task, and the submitter's async context when it waits. */
+class Job extends Ticket {
+  readonly task: Task<unknown>;
+  readonly context: AsyncResource | undefined;
+  /** Called once the task is accepted (`post`). */
+  readonly accepted: (() => void) | undefined;
+
+  constructor(
+    submittedAt: number | undefined,
+    cancel: AbortSignal | undefined,
+    task: Task<unknown>,
+    context: AsyncResource | undefined,
+    accepted: (() => void) | undefined,
+  ) {
+    super(submittedAt, cancel);
+    this.task = task;
+    this.context = context;
+    this.accepted = accepted;
   }
 }
 

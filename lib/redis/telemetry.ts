@@ -1,6 +1,7 @@
 import { tracingChannel } from 'node:diagnostics_channel';
 import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { tracerProviderSet } from '../telemetry/tracer-set.js';
 
 const DURATION = 'redis_client_command_duration_seconds';
 const READY = 'redis_client_ready';
@@ -81,11 +82,13 @@ export interface CommandObserver {
 interface InFlight {
   readonly observer: CommandObserver;
   readonly start: number;
-  readonly span: Span;
+  readonly span: Span | undefined;
 }
 
 const observers = new Map<string, CommandObserver>();
-const inFlight = new WeakMap<object, InFlight>();
+/** Where a command's own state rides: on node-redis's context object, made for that one command. */
+const IN_FLIGHT = Symbol('dionysus.redis.command');
+type Traced = CommandContext & { [IN_FLIGHT]?: InFlight };
 let subscribed = false;
 
 /**
@@ -97,13 +100,10 @@ let subscribed = false;
 export function observeCommands(clientId: string, observer: CommandObserver): () => void {
   if (!subscribed) {
     subscribed = true;
-    tracingChannel<CommandContext>('node-redis:command').subscribe({
-      start: onStart,
-      end: () => {},
-      asyncStart: () => {},
-      asyncEnd: onSettled,
-      error: () => {},
-    });
+    // Only the events read: a channel without subscribers costs its publisher nothing.
+    const channel = tracingChannel<CommandContext>('node-redis:command');
+    channel.start.subscribe(onStart);
+    channel.asyncEnd.subscribe(onSettled);
   }
   observers.set(clientId, observer);
   return () => {
@@ -112,9 +112,13 @@ export function observeCommands(clientId: string, observer: CommandObserver): ()
 }
 
 function onStart(message: unknown): void {
-  const ctx = message as CommandContext;
+  const ctx = message as Traced;
   const observer = observers.get(ctx.clientId);
   if (!observer || observer.ignore(ctx)) return;
+  ctx[IN_FLIGHT] = { observer, start: performance.now(), span: tracerProviderSet() ? startSpan(ctx) : undefined };
+}
+
+function startSpan(ctx: CommandContext): Span {
   const attributes: Record<string, string | number> = {
     'db.system.name': 'redis',
     'db.operation.name': ctx.command,
@@ -123,27 +127,27 @@ function onStart(message: unknown): void {
   };
   if (ctx.serverPort !== undefined) attributes['server.port'] = ctx.serverPort;
   // Looked up per span: a tracer provider set (or replaced) after this module loaded still applies.
-  const span = trace
-    .getTracer('dionysus')
-    .startSpan(ctx.command, { kind: SpanKind.CLIENT, attributes }, context.active());
-  inFlight.set(ctx, { observer, start: performance.now(), span });
+  return trace.getTracer('dionysus').startSpan(ctx.command, { kind: SpanKind.CLIENT, attributes }, context.active());
 }
 
 function onSettled(message: unknown): void {
-  const ctx = message as CommandContext;
-  const flight = inFlight.get(ctx);
+  const ctx = message as Traced;
+  const flight = ctx[IN_FLIGHT];
   if (!flight) return;
-  inFlight.delete(ctx);
+  ctx[IN_FLIGHT] = undefined;
   const seconds = (performance.now() - flight.start) / 1000;
   const { error } = ctx;
   const outcome = error === undefined ? 'ok' : isTimeout(error) ? 'timeout' : 'error';
-  if (error !== undefined) {
-    const name = error instanceof Error ? error.constructor.name : 'Error';
-    flight.span.setAttribute('error.type', name);
-    // The error message of a reply can quote the command's arguments: the span keeps only its type.
-    flight.span.setStatus({ code: SpanStatusCode.ERROR, message: name });
+  const { span } = flight;
+  if (span) {
+    if (error !== undefined) {
+      const name = error instanceof Error ? error.constructor.name : 'Error';
+      span.setAttribute('error.type', name);
+      // The error message of a reply can quote the command's arguments: the span keeps only its type.
+      span.setStatus({ code: SpanStatusCode.ERROR, message: name });
+    }
+    span.end();
   }
-  flight.span.end();
   flight.observer.record(ctx.command, outcome, seconds);
 }
 

@@ -95,8 +95,8 @@ export class SqlDatabase<DB = unknown> {
       attributes: this.#attributes(),
       begin: () => this.#inFlight++,
       end: (answered) => {
-        if (answered) this.#health = { ok: true, lastSuccessAt: this.#clock.now() };
-        if (--this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+        if (answered) this.#answered();
+        if (--this.#inFlight === 0 && this.#idle.length > 0) for (const resolve of this.#idle.splice(0)) resolve();
       },
       // pg-pool's own words when no connection was free within connectionTimeoutMillis.
       isAcquireTimeout: (error) => /timeout exceeded when trying to connect/i.test((error as Error)?.message ?? ''),
@@ -132,7 +132,14 @@ export class SqlDatabase<DB = unknown> {
 
   /** The health the background ping found last. */
   get health(): SqlHealth {
-    return this.#health;
+    return { ...this.#health };
+  }
+
+  /** The database answered a query: healthy since now. Every query comes here, so a healthy record only moves its time. */
+  #answered(): void {
+    const now = this.#clock.now();
+    if (this.#health.ok) (this.#health as { lastSuccessAt?: number }).lastSuccessAt = now;
+    else this.#health = { ok: true, lastSuccessAt: now };
   }
 
   /** Pending migrations found at start (`migrations.onStartup: check`). */

@@ -1,4 +1,4 @@
-import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type {
   CompiledQuery,
   DatabaseConnection,
@@ -9,6 +9,7 @@ import type {
   QueryResult,
   TransactionSettings,
 } from 'kysely';
+import { tracerProviderSet } from '../telemetry/tracer-set.js';
 import type { SqlMetrics } from './metrics.js';
 
 /** What an instrumented driver reports to: the database's metrics, health and tracer. */
@@ -65,12 +66,20 @@ const WORDS = new Set([
   'VALUES',
 ]);
 
+/** Operations of raw SQL by statement text: a text's first word is read once (bounded, as apps send few texts). */
+const RAW_OPERATIONS = new Map<string, string>();
+const RAW_OPERATIONS_MAX = 1_000;
+
 /** The operation of a compiled query, from a closed set: SELECT, INSERT, …, or OTHER. */
 export function operationOf(query: CompiledQuery): string {
   const kind = KINDS[query.query.kind];
   if (kind) return kind;
+  const known = RAW_OPERATIONS.get(query.sql);
+  if (known) return known;
   const word = /^\s*([a-zA-Z]+)/.exec(query.sql)?.[1]?.toUpperCase();
-  return word && WORDS.has(word) ? word : 'OTHER';
+  const operation = word && WORDS.has(word) ? word : 'OTHER';
+  if (RAW_OPERATIONS.size < RAW_OPERATIONS_MAX) RAW_OPERATIONS.set(query.sql, operation);
+  return operation;
 }
 
 /**
@@ -92,8 +101,8 @@ export function instrumentDialect(dialect: Dialect, observer: QueryObserver): Di
 class InstrumentedDriver implements Driver {
   readonly #inner: Driver;
   readonly #observer: QueryObserver;
-  readonly #unwrap = new WeakMap<DatabaseConnection, DatabaseConnection>();
-  readonly #tracer = trace.getTracer('dionysus');
+  /** The wrapper of each of the driver's connections, made once: the drivers reuse their connections. */
+  readonly #wrapped = new WeakMap<DatabaseConnection, InstrumentedConnection>();
 
   constructor(inner: Driver, observer: QueryObserver) {
     this.#inner = inner;
@@ -107,21 +116,23 @@ class InstrumentedDriver implements Driver {
   async acquireConnection(): Promise<DatabaseConnection> {
     const { metrics } = this.#observer;
     const start = performance.now();
-    metrics.pending.inc();
+    metrics.acquiring();
     try {
       const inner = await this.#inner.acquireConnection();
-      const wrapped = this.#wrap(inner);
-      this.#unwrap.set(wrapped, inner);
+      let wrapped = this.#wrapped.get(inner);
+      if (!wrapped) {
+        wrapped = new InstrumentedConnection(inner, this.#observer);
+        this.#wrapped.set(inner, wrapped);
+      }
       return wrapped;
     } catch (error) {
       if (this.#observer.isAcquireTimeout(error)) metrics.timeouts.inc();
       throw error;
     } finally {
-      metrics.pending.dec();
+      metrics.acquired();
       metrics.waitTime.observe((performance.now() - start) / 1000);
     }
   }
-
   // Transactions run on the driver's own connection object: the drivers keep private state on it.
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     return this.#inner.beginTransaction(this.#innerOf(connection), settings);
@@ -160,51 +171,67 @@ class InstrumentedDriver implements Driver {
   }
 
   #innerOf(connection: DatabaseConnection): DatabaseConnection {
-    return this.#unwrap.get(connection) ?? connection;
+    return connection instanceof InstrumentedConnection ? connection.inner : connection;
+  }
+}
+
+/** A driver's connection whose queries are timed, counted and traced. */
+class InstrumentedConnection implements DatabaseConnection {
+  readonly inner: DatabaseConnection;
+  readonly #observer: QueryObserver;
+  readonly #tracer: Tracer;
+  /** Span attributes every query of this database carries, with the operation and the statement first. */
+  readonly #attributes: Readonly<Record<string, string | number>>;
+
+  constructor(inner: DatabaseConnection, observer: QueryObserver) {
+    this.inner = inner;
+    this.#observer = observer;
+    this.#tracer = trace.getTracer('dionysus');
+    this.#attributes = { 'db.system.name': observer.system, ...observer.attributes };
   }
 
-  #wrap(inner: DatabaseConnection): DatabaseConnection {
-    const observe = this.#observe.bind(this);
-    return {
-      executeQuery: <R>(query: CompiledQuery): Promise<QueryResult<R>> =>
-        observe(query, () => inner.executeQuery<R>(query)),
-      streamQuery: <R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> =>
-        // A stream's duration is the consumer's pace: counted, not timed as one operation.
-        inner.streamQuery<R>(query, chunkSize),
-    };
-  }
-
-  async #observe<T>(query: CompiledQuery, run: () => Promise<T>): Promise<T> {
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const observer = this.#observer;
     const operation = operationOf(query);
-    const span: Span = this.#tracer.startSpan(operation, {
-      kind: SpanKind.CLIENT,
-      attributes: {
-        'db.system.name': observer.system,
-        'db.operation.name': operation,
-        'db.query.text': query.sql,
-        ...observer.attributes,
-      },
-    });
+    const span = this.#span(operation, query);
     const start = performance.now();
     observer.begin();
     let answered = false;
     try {
-      const result = await run();
-      observer.metrics.duration(operation, 'ok').observe((performance.now() - start) / 1000);
+      const result = await this.inner.executeQuery<R>(query);
+      observer.metrics.observe(operation, 'ok', (performance.now() - start) / 1000);
       answered = true;
       return result;
     } catch (error) {
       answered = answeredBy(error);
-      observer.metrics.duration(operation, 'error').observe((performance.now() - start) / 1000);
-      const type = (error as { code?: unknown }).code ?? (error as Error).name ?? 'Error';
-      span.setAttribute('error.type', String(type));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      observer.metrics.observe(operation, 'error', (performance.now() - start) / 1000);
+      if (span) {
+        const type = (error as { code?: unknown }).code ?? (error as Error).name ?? 'Error';
+        span.setAttribute('error.type', String(type));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      }
       throw error;
     } finally {
       observer.end(answered);
-      span.end();
+      span?.end();
     }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    // A stream's duration is the consumer's pace: counted, not timed as one operation.
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+
+  /** The query's client span, or none when no tracer provider is set (nothing would record it). */
+  #span(operation: string, query: CompiledQuery): Span | undefined {
+    if (!tracerProviderSet()) return undefined;
+    const attributes: Record<string, string | number> = {
+      'db.operation.name': operation,
+      'db.query.text': query.sql,
+    };
+    const base = this.#attributes;
+    for (const key in base) attributes[key] = base[key] as string | number;
+    return this.#tracer.startSpan(operation, { kind: SpanKind.CLIENT, attributes });
   }
 }
 

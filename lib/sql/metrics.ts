@@ -15,6 +15,10 @@ function family<T>(registry: Registry, name: string, make: () => T): T {
 }
 
 const pools = new WeakMap<Registry, Map<string, PoolState>>();
+/** The databases of a registry, whose pending requests its gauge reads at each scrape. */
+const databases = new WeakMap<Registry, Map<string, SqlMetrics>>();
+
+type DurationChild = Histogram.Internal<'database' | 'operation' | 'outcome'>;
 
 /**
  * One database's metrics, named after OpenTelemetry's database semantic
@@ -22,15 +26,18 @@ const pools = new WeakMap<Registry, Map<string, PoolState>>();
  * (SELECT, INSERT…, never the SQL) and outcome, so cardinality stays bounded.
  */
 export class SqlMetrics {
-  /** Requests waiting for a pool connection now. */
+  /** Requests waiting for a pool connection now: set from `acquiring`/`acquired` at each scrape. */
   readonly pending: Gauge.Internal<string>;
   /** Waits for a connection that ran out of time. */
   readonly timeouts: Counter.Internal;
   /** Time spent waiting for a pool connection. */
   readonly waitTime: Histogram.Internal<string>;
   readonly #duration: Histogram<'database' | 'operation' | 'outcome'>;
-  readonly #children = new Map<string, Histogram.Internal<'database' | 'operation' | 'outcome'>>();
+  /** Duration series by operation, then outcome: made once each, as this is on every query's path. */
+  readonly #children = new Map<string, { ok?: DurationChild; error?: DurationChild }>();
   readonly #database: string;
+  /** Requests waiting for a connection: a plain count on the query path, the gauge's value when scraped. */
+  #pending = 0;
 
   constructor(registry: Registry, database: string, pool: PoolState) {
     this.#database = database;
@@ -71,6 +78,9 @@ export class SqlMetrics {
           },
         }),
     );
+    const counted = databases.get(registry) ?? new Map<string, SqlMetrics>();
+    databases.set(registry, counted);
+    counted.set(database, this);
     const pending = family(
       registry,
       'db_client_connection_pending_requests',
@@ -80,6 +90,9 @@ export class SqlMetrics {
           help: 'Requests waiting for a pool connection.',
           labelNames: ['database'],
           registers,
+          collect() {
+            for (const [name, metrics] of counted) this.set({ database: name }, metrics.#pending);
+          },
         }),
     );
     this.pending = pending.labels({ database });
@@ -123,14 +136,25 @@ export class SqlMetrics {
     );
   }
 
+  /** A request starts waiting for a pool connection. */
+  acquiring(): void {
+    this.#pending++;
+  }
+
+  /** A request got its connection, or gave up. */
+  acquired(): void {
+    this.#pending--;
+  }
+
+  /** Observes one operation's duration. */
+  observe(operation: string, outcome: 'ok' | 'error', seconds: number): void {
+    this.duration(operation, outcome).observe(seconds);
+  }
+
   /** The duration series of one operation and outcome, cached: this is on every query's path. */
-  duration(operation: string, outcome: 'ok' | 'error'): Histogram.Internal<'database' | 'operation' | 'outcome'> {
-    const key = `${operation}:${outcome}`;
-    let child = this.#children.get(key);
-    if (!child) {
-      child = this.#duration.labels({ database: this.#database, operation, outcome });
-      this.#children.set(key, child);
-    }
-    return child;
+  duration(operation: string, outcome: 'ok' | 'error'): DurationChild {
+    let children = this.#children.get(operation);
+    if (!children) this.#children.set(operation, (children = {}));
+    return (children[outcome] ??= this.#duration.labels({ database: this.#database, operation, outcome }));
   }
 }
