@@ -41,10 +41,16 @@ export function createAppContainer(plan: AppPlan, command?: CommandPlan): Contai
   const scoped = command
     ? [{ owner: command.cls, bindings: command.bindings }]
     : [...plan.commands.values()].map((c) => ({ owner: c.cls, bindings: c.bindings }));
-  const provided = new Set<unknown>(plan.bindings.map((b) => b.token));
+  // A token is shared when different providers bind it; one provider object on several commands (a
+  // database declared on one command and the migrate commands it brings) is bound once, for all of them.
+  const provided = new Map<unknown, ProviderPlan>(plan.bindings.map((b) => [b.token, b]));
   const shared = new Set<unknown>();
   for (const { bindings } of scoped) {
-    for (const { token } of bindings) (provided.has(token) ? shared : provided).add(token);
+    for (const binding of bindings) {
+      const first = provided.get(binding.token);
+      if (!first) provided.set(binding.token, binding);
+      else if (first !== binding) shared.add(binding.token);
+    }
   }
   for (const cls of plan.classes) {
     makeInjectable(cls);
@@ -55,9 +61,15 @@ export function createAppContainer(plan: AppPlan, command?: CommandPlan): Contai
         .onActivation(built);
   }
   for (const provider of plan.bindings) bindProvider(container, provider, built);
+  const bound = new Set<ProviderPlan>();
   for (const { owner, bindings } of scoped) {
-    for (const provider of bindings)
-      bindProvider(container, provider, built, shared.has(provider.token) ? owner : undefined);
+    for (const provider of bindings) {
+      if (shared.has(provider.token)) bindProvider(container, provider, built, owner);
+      else if (!bound.has(provider)) {
+        bound.add(provider);
+        bindProvider(container, provider, built);
+      }
+    }
   }
   return container;
 }

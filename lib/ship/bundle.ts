@@ -36,8 +36,15 @@ type Result = { ok: true; output: K8sObject } | { ok: false; error: string };
 
 /** The uid and gid the pod runs as: not root, and not one an image's own users are likely to have. */
 const RUN_AS = 10001;
+/** The working directory of a command with a sql database: `./config` and `./data` resolve under it. */
+export const APP_DIR = '/app';
 /** Where the ConfigMap of config files is mounted, and NODE_CONFIG_DIR points. */
-export const CONFIG_MOUNT = '/app/config';
+export const CONFIG_MOUNT = `${APP_DIR}/config`;
+/**
+ * Where a database's default SQLite file lives (`sqlite:data/<name>.sqlite`, relative to the working
+ * directory): an emptyDir, as the root filesystem is read-only. One file per pod, gone with the pod.
+ */
+export const DATA_MOUNT = `${APP_DIR}/data`;
 /** A ConfigMap holds at most 1 MiB. */
 const CONFIG_MAP_LIMIT = 1024 * 1024;
 const CPU = /^(\d+m|\d+(\.\d+)?)$/;
@@ -89,6 +96,13 @@ export function renderBundle(plan: AppPlan, options: BundleOptions, env = proces
     container.env = [...(container.env ?? []), { name: 'NODE_CONFIG_DIR', value: CONFIG_MOUNT }];
   }
   if (autoscale) delete (manifest.spec as { replicas?: number }).replicas;
+  if (databases.length > 0) {
+    // The default SQLite URL is relative to the working directory; without a writable data/ the
+    // database cannot open on the read-only root. The migration containers share the mount.
+    pod.volumes.push({ name: 'data', emptyDir: { sizeLimit: '1Gi' } });
+    container.volumeMounts.push({ name: 'data', mountPath: DATA_MOUNT });
+    container.workingDir = APP_DIR;
+  }
   const migrate = migrationContainers(container, databases);
   // Init containers listed before the containers, as they run.
   if (migrations === 'init')

@@ -58,7 +58,7 @@ type PodSpec = { securityContext?: unknown; volumes?: unknown[]; [key: string]: 
 
 /**
  * One container per database running `<binary> migrate up`, with the app
- * container's image, executable, env, volumes, securityContext and resources:
+ * container's image, executable, working directory, env, volumes, securityContext and resources:
  * the same configuration reaches the same database, under the same limits.
  */
 export function migrationContainers(app: Container, databases: readonly string[]): Container[] {
@@ -66,7 +66,7 @@ export function migrationContainers(app: Container, databases: readonly string[]
     name: name === 'main' ? 'migrate' : `migrate-${name}`,
     ...copyOf(app, ['image', 'command']),
     args: migrateUpArgs(name),
-    ...copyOf(app, ['env', 'volumeMounts', 'securityContext', 'resources']),
+    ...copyOf(app, ['workingDir', 'env', 'volumeMounts', 'securityContext', 'resources']),
   }));
 }
 

@@ -12,7 +12,7 @@ import { REGISTRY } from '../telemetry/tokens.js';
 import { type MigrateCommands, migrateCommands } from './commands.js';
 import { SqlDatabase } from './database.js';
 import type { Migrations } from './migrations.js';
-import { readSqlSettings } from './settings.js';
+import { readSqlSettings, type SqlCodeSettings } from './settings.js';
 
 export { type InjectedDatabase, type MigrateCommands, migrateCommands, pendingError } from './commands.js';
 export { SqlDatabase, type SqlDatabaseOptions, type SqlHealth } from './database.js';
@@ -35,6 +35,7 @@ export {
   parseSqlUrl,
   readSqlSettings,
   SQL_SETTING_KEYS,
+  type SqlCodeSettings,
   type SqlSettings,
   type SqlTarget,
   sqlDefaults,
@@ -65,6 +66,13 @@ export function sqlToken(name: string): symbol {
 export interface SqlDatabaseDefinition {
   /** e.g. `migrations: { '20260101120000_create_todos': createTodos }`, imported statically. */
   readonly migrations?: Migrations;
+  /**
+   * The app's own defaults for this database, under `dionysus.sql.<name>` and
+   * `DATABASE_URL` (configuration changes what code chose), checked by the same rules.
+   * @example
+   * settings: { migrations: { onStartup: 'apply' } }
+   */
+  readonly settings?: SqlCodeSettings;
 }
 
 /** A provider made by `sqlDatabase`: the container calls `useFactory` with the `inject` tokens. */
@@ -97,7 +105,7 @@ export function sqlDatabase<DB>(name: string, definition: SqlDatabaseDefinition 
     // Tokens only: declaring a database loads neither prom-client nor a driver (--help, the probes).
     inject: [AppConfig, REGISTRY, Clock],
     useFactory: (config, registry, clock) => {
-      const settings = readSqlSettings(config, name);
+      const settings = readSqlSettings(config, name, process.env, definition.settings);
       const options = { registry, ...(clock ? { clock } : {}) };
       const migrations = definition.migrations;
       return new SqlDatabase<DB>(name, settings, migrations ? { ...options, migrations } : options).db;

@@ -118,14 +118,30 @@ export function sqlProblems(section: unknown, prefix = 'sql'): SettingProblem[] 
 
 export type { ConfigReader };
 
+/** Settings given in code, `sqlDatabase(name, { settings })`: any subset of `SqlSettings`. */
+export type SqlCodeSettings = {
+  readonly [K in keyof SqlSettings]?: SqlSettings[K] extends object ? Partial<SqlSettings[K]> : SqlSettings[K];
+};
+
 /**
- * The settings of database `name`: its defaults, `dionysus.sql.<name>` over
- * them, then `DATABASE_URL` for `main`. Throws one error naming every bad key
- * and where it came from.
+ * The settings of database `name`: its defaults, `code` (what the app gives
+ * `sqlDatabase`) over them, `dionysus.sql.<name>` over that, then
+ * `DATABASE_URL` for `main`: configuration can change what code chose. Throws
+ * one error naming every bad key and where it came from.
  */
-export function readSqlSettings(config: ConfigReader, name: string, env: NodeJS.ProcessEnv = process.env): SqlSettings {
+export function readSqlSettings(
+  config: ConfigReader,
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+  code: SqlCodeSettings | undefined = undefined,
+): SqlSettings {
   const fromEnv = name === 'main' && env.DATABASE_URL ? env.DATABASE_URL : undefined;
   return readInstance(sqlDefaults(name), `sql.${name}`, SQL_RULES, [
+    {
+      value: code,
+      describe: (p) =>
+        `sqlDatabase('${name}') option settings.${p.key.replace(/^sql\.[^.]+\./, '')}: ${shown(p)} ${p.problem}`,
+    },
     configuredLayer(config, 'sql', name),
     {
       value: fromEnv === undefined ? undefined : { url: fromEnv },

@@ -22,6 +22,8 @@ const CLEAN: Record<string, undefined> = Object.fromEntries(
     'NODE_ENV',
     'KUBERNETES_SERVICE_HOST',
     'SAMPLE_DEPENDENCY_DOWN',
+    'DATABASE_URL',
+    'REDIS_URL',
     'SAMPLE_DEPENDENCY_LATENCY_MS',
     ...Object.keys(process.env).filter((name) => name.startsWith('OTEL_')),
   ].map((name) => [name, undefined]),
@@ -38,19 +40,26 @@ export interface RunningSample {
   /** The http port, read from the "listening" log line. */
   readonly port: number;
   readonly dir: string;
+  /** Its working directory, where the todos' default SQLite file lives (data/main.sqlite). */
+  readonly cwd: string;
 }
 
 export interface SampleOptions {
   /** The `dionysus` section of NODE_CONFIG. */
   readonly dionysus?: object;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The working directory; by default a new one of its own, so no two samples share a SQLite file. */
+  readonly cwd?: string;
 }
 
 /** Starts `app http` and resolves once it serves: its "http server listening" log line names the port. */
 export async function startSample(options: SampleOptions = {}): Promise<RunningSample> {
   const dir = mkdtempSync(join(tmpdir(), 'http-spec-'));
   dirs.push(dir);
+  const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), 'http-spec-cwd-'));
+  if (!options.cwd) dirs.push(cwd);
   const child = node(SAMPLE, ['http'], {
+    cwd,
     env: {
       ...CLEAN,
       HTTP_PORT: '0',
@@ -66,7 +75,7 @@ export async function startSample(options: SampleOptions = {}): Promise<RunningS
     return (line?.http as { port: number } | undefined)?.port;
   };
   await child.waitFor(() => port() !== undefined, 'the http server listening line');
-  return { child, port: port() as number, dir };
+  return { child, port: port() as number, dir, cwd };
 }
 
 export interface Answer {

@@ -1,17 +1,21 @@
 import { expect } from 'chai';
-import { startServer, type TestServer } from 'dionysus/testing';
+import { startServer, type TestConfig, type TestServer } from 'dionysus/testing';
 import { App } from '../../samples/app/app.js';
 
 // How to test an http command: `startServer` runs it in-process on ephemeral
 // ports, `server.request` is `fetch` against it, `server.stop()` sends SIGTERM
 // and resolves with the exit code and everything the command logged.
+/** The todos' database in memory: the in-process command leaves no SQLite file in the working directory. */
+// FrameworkSettings does not type the named sections (sql, redis, pool); the configuration check does.
+const IN_MEMORY = { dionysus: { sql: { main: { url: 'sqlite::memory:' } } } } as TestConfig;
+
 describe('the sample http command, in-process', () => {
   let server: TestServer;
   const print = console.log;
 
   before(async () => {
     console.log = () => {}; // the sample's own hooks print to the console
-    server = await startServer(App, 'http');
+    server = await startServer(App, 'http', { config: IN_MEMORY });
   });
 
   after(async () => {
@@ -135,7 +139,7 @@ describe('a smaller body limit, from the test settings', () => {
   it('answers 413 past dionysus.http.bodyLimitBytes and 200 under it', async () => {
     const print = console.log;
     console.log = () => {};
-    const server = await startServer(App, 'http', { settings: { http: { bodyLimitBytes: 100 } } });
+    const server = await startServer(App, 'http', { config: IN_MEMORY, settings: { http: { bodyLimitBytes: 100 } } });
     try {
       const post = (text: string) =>
         server.request('/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });

@@ -148,7 +148,11 @@ export class Pod {
       ADMIN_PORT: '0',
       ...spec.env,
     };
-    this.#child = new Child(spec.binary.file, [...spec.binary.args, ...spec.args], { env: isolated(this.#env) });
+    // Each container has a filesystem of its own: its working directory (the app's data/) is the pod's.
+    this.#child = new Child(spec.binary.file, [...spec.binary.args, ...spec.args], {
+      cwd: this.runtimeDir,
+      env: isolated(this.#env),
+    });
     running.add(this);
     this.exited = this.#child.waitForExit(24 * 3_600_000).then(
       (exit) => this.#exited(exit.code, exit.signal),

@@ -16,7 +16,7 @@ const podOf = (item: KubeObject): PodSpec =>
   (item as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
 
 /** What the migration container shares with the app's: the same configuration reaches the same database. */
-const SHARED = ['image', 'command', 'env', 'volumeMounts', 'securityContext', 'resources'];
+const SHARED = ['image', 'command', 'workingDir', 'env', 'volumeMounts', 'securityContext', 'resources'];
 const shared = (container: Container): Record<string, unknown> =>
   Object.fromEntries(SHARED.filter((k) => k in container).map((k) => [k, container[k]]));
 
@@ -72,6 +72,30 @@ describe('app manifest of an app with a sql database', () => {
     ]);
   });
 
+  it('gives the default SQLite file (data/<name>.sqlite) a writable folder on the read-only root: an emptyDir at /app/data, the working directory /app', async () => {
+    const pod = podOf(itemOf(await bundle(['http']), 'Deployment'));
+    const [app] = pod.containers as [Container];
+    expect(app.workingDir).to.equal('/app');
+    expect(app.volumeMounts).to.deep.include({ name: 'data', mountPath: '/app/data' });
+    expect(pod.volumes).to.deep.include({ name: 'data', emptyDir: { sizeLimit: '1Gi' } });
+    expect((app.securityContext as { readOnlyRootFilesystem: boolean }).readOnlyRootFilesystem).to.equal(true);
+    // The init container migrates the same file the app then opens.
+    for (const container of pod.initContainers ?? []) {
+      expect(container.workingDir).to.equal('/app');
+      expect(container.volumeMounts).to.deep.include({ name: 'data', mountPath: '/app/data' });
+    }
+  });
+
+  it('leaves the working directory and volumes of a command without a database alone', async () => {
+    // The reference app's grpc command opens no database.
+    const exit = await manifest(['grpc'], SAMPLE);
+    expect(exit.code, exit.stderr).to.equal(0);
+    const pod = podOf(itemOf(JSON.parse(exit.stdout) as KubeList, 'Deployment'));
+    const [app] = pod.containers as [Container];
+    expect(app).to.not.have.property('workingDir');
+    expect((pod.volumes as { name: string }[]).map((v) => v.name)).to.deep.equal(['tmp', 'config']);
+  });
+
   it('runs the migrations as Jobs with --migrations job: one per database, retried, removed after, hardened', async () => {
     const args = ['ctl', '--migrations', 'job', '--cpu', '250m'];
     const list = await bundle(args);
@@ -114,18 +138,18 @@ describe('app manifest of an app with a sql database', () => {
     expect(podOf(itemOf(list, 'Deployment'))).to.not.have.property('initContainers');
   });
 
-  it('refuses a bad --migrations, and init or job for an app without a database', async () => {
+  it('refuses a bad --migrations, and init or job for a command without a database', async () => {
     const bad = await manifest(['ctl', '--migrations', 'later']);
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.equal('--migrations must be init, job or none, got "later"\n');
     for (const mode of ['init', 'job']) {
-      const exit = await manifest(['http', '--migrations', mode], SAMPLE);
+      const exit = await manifest(['grpc', '--migrations', mode], SAMPLE);
       expect(exit.code).to.equal(1);
       expect(exit.stderr).to.equal(
-        `--migrations ${mode}: http has no sql database (register one with sqlDatabase() from dionysus/sql)\n`,
+        `--migrations ${mode}: grpc has no sql database (register one with sqlDatabase() from dionysus/sql)\n`,
       );
     }
-    const none = await manifest(['http', '--migrations', 'none'], SAMPLE);
+    const none = await manifest(['grpc', '--migrations', 'none'], SAMPLE);
     expect(none.code, none.stderr).to.equal(0);
   });
 });

@@ -1,9 +1,34 @@
 import { Command, ReadinessCheck } from 'dionysus';
+import { taskPool } from 'dionysus/pool';
+import { sqlDatabase } from 'dionysus/sql';
 import { GreetingController } from '../controllers/greeting.js';
+import { PrimesController } from '../controllers/primes.js';
+import { TodosController } from '../controllers/todos.js';
 import { Dependency } from '../dependency.js';
+import { migrations } from '../migrations/index.js';
+import { cacheProviders } from '../todos/cache.js';
+import type { DB } from '../todos/store.js';
 
-/** `app http`: the HTTP server (port from HTTP_PORT). */
-@Command('http', { description: 'Serve the HTTP API', controllers: [GreetingController] })
+/**
+ * `app http`: the HTTP server (port from HTTP_PORT). Its todos live in the
+ * `main` database: a SQLite file (data/main.sqlite under the working
+ * directory) unless DATABASE_URL names PostgreSQL; its migrations apply at
+ * start, so a fresh checkout serves at once (configuration can say
+ * `dionysus.sql.main.migrations.onStartup: check`, as a deployment whose init
+ * container migrates should). The database, the cache's Redis (with
+ * REDIS_URL) and the `primes` pool are this command's: the other commands
+ * open none of them.
+ */
+@Command('http', {
+  description: 'Serve the HTTP API',
+  controllers: [GreetingController, TodosController, PrimesController],
+  providers: [
+    sqlDatabase<DB>('main', { migrations, settings: { migrations: { onStartup: 'apply' } } }),
+    ...cacheProviders(),
+    // Two prime counts at once at most, 20 waiting; past that a request gets 503 at once.
+    taskPool('primes', { size: 2, maxQueue: 20, nonBlocking: true }),
+  ],
+})
 export class HttpCommand {
   constructor(private readonly dependency: Dependency) {}
 
