@@ -28,18 +28,25 @@ export interface LoadedModules {
   readonly ownFiles: readonly string[];
 }
 
-/** Runs `node <nodeArgs…>` once under the recording preload; the command must exit 0. */
-export function loadedModules(nodeArgs: readonly string[], cwd: string = REPO_ROOT): LoadedModules {
+/**
+ * Runs `node <nodeArgs…>` once under the recording preload; the command must
+ * exit with `exitCode` (0, or e.g. 1 for a probe with no command running).
+ */
+export function loadedModules(
+  nodeArgs: readonly string[],
+  cwd: string = REPO_ROOT,
+  { exitCode = 0, env = {} }: { exitCode?: number; env?: NodeJS.ProcessEnv } = {},
+): LoadedModules {
   const dir = mkdtempSync(join(tmpdir(), 'dionysus-modules-'));
   const out = join(dir, 'modules.json');
   try {
     const result = spawnSync(process.execPath, ['--require', PRELOAD, ...nodeArgs], {
       cwd,
-      env: benchEnv({ [RECORD_MODULES_ENV]: out }),
+      env: benchEnv({ ...env, [RECORD_MODULES_ENV]: out }),
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    if (result.error || result.status !== 0) {
+    if (result.error || result.status !== exitCode) {
       const why = result.error?.message ?? `exit code ${result.status ?? result.signal}`;
       throw new Error(`node ${nodeArgs.join(' ')} failed: ${why}\n${result.stderr}`);
     }

@@ -24,6 +24,7 @@ export type {
   ControllerOptions,
   HookOptions,
   HttpMethod,
+  LazyList,
   MainOptions,
   MiddlewareLike,
   OptionOptions,

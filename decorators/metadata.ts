@@ -56,17 +56,43 @@ export interface CommandOptions {
   description?: string;
   /** The server this command runs; defaults to the name when it is http, grpc or ctl. */
   server?: ServerKind;
-  /** http: `@Controller` classes whose routes the server serves. */
-  controllers?: Function[];
+  /**
+   * http: `@Controller` classes whose routes the server serves: the classes,
+   * or a function returning them (or a module exporting them as
+   * `controllers`, or a promise of either) that is called only when this
+   * command runs or `app openapi` documents it, so `--help`, other commands
+   * and the probes never load the controllers' modules (nor their schema
+   * library).
+   * @example
+   * @Command('http', { controllers: () => import('./controllers/index.js') })
+   * @Command('http', { controllers: () => require('./controllers/index.js').controllers }) // CommonJS
+   */
+  controllers?: Function[] | LazyList<'controllers'>;
   /** http: koa middleware run before every route, after the framework's own. */
   middleware?: MiddlewareLike[];
-  /** grpc: `@GrpcService` classes the server serves. */
-  services?: Function[];
+  /**
+   * grpc: `@GrpcService` classes the server serves, or a function returning
+   * them (or a module exporting them as `services`, or a promise of either),
+   * called only when this command runs.
+   * @example
+   * @Command('grpc', { services: () => import('./services/index.js') })
+   */
+  services?: Function[] | LazyList<'services'>;
   /** grpc: grpc-js server interceptors, run before the framework's own handling. */
   interceptors?: unknown[];
   /** Bound only when this command runs, next to `@Main`'s providers (a token bound in both is an error). */
   providers?: Provider[];
 }
+
+/**
+ * Classes listed by a function, loaded when the command runs: what it
+ * returns (or resolves to) is the classes, or a module exporting them
+ * under `key` (`controllers` or `services`).
+ */
+export type LazyList<K extends string> = () =>
+  | readonly Function[]
+  | { readonly [key in K]: readonly Function[] }
+  | Promise<readonly Function[] | { readonly [key in K]: readonly Function[] }>;
 
 /** Every key of CommandOptions, for the planner to name one it does not know (a JavaScript app, a cast). */
 export const COMMAND_OPTION_KEYS: readonly (keyof CommandOptions)[] = [

@@ -1,12 +1,12 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Container } from 'inversify';
-import { buildCli, type Execute, type Io, runCli } from './cli/cli.js';
+import { buildCli, type Complete, type Execute, type Io, runCli } from './cli/cli.js';
 import type { FrameworkSettings } from './config/defaults.js';
 import { PlanError } from './errors.js';
 import type { Clock } from './lifecycle/clock.js';
 import type { LifecycleEvent } from './lifecycle/events.js';
 import type { SignalSource } from './lifecycle/signals.js';
-import { buildPlan } from './plan/plan.js';
+import { buildPlan, type PlanOptions, withLazyLists } from './plan/plan.js';
 import type { AppPlan } from './plan/types.js';
 
 /** Everything `execute` can be handed instead of the process's own. */
@@ -46,13 +46,14 @@ type RunCommandModule = typeof import('./run-command.js');
 export async function execute(main: Function, options: ExecuteOptions): Promise<number> {
   const io = options.io ?? { stdout: process.stdout, stderr: process.stderr, colors: process.stdout.isTTY === true };
   let plan: AppPlan;
+  const { container, declared } = options;
+  const planOptions: PlanOptions = {
+    ...(declared ? { declared } : {}),
+    // A test container's override may bind tokens no provider does.
+    ...(container ? { isBound: (token: unknown) => container.isBound(token as never) } : {}),
+  };
   try {
-    const { container, declared } = options;
-    plan = buildPlan(main, {
-      ...(declared ? { declared } : {}),
-      // A test container's override may bind tokens no provider does.
-      ...(container ? { isBound: (token: unknown) => container.isBound(token as never) } : {}),
-    });
+    plan = buildPlan(main, planOptions);
   } catch (error) {
     if (!(error instanceof PlanError)) throw error;
     io.stderr.write(`${error.message}\n`);
@@ -62,9 +63,27 @@ export async function execute(main: Function, options: ExecuteOptions): Promise<
   // What runs a command (container, lifecycle, health, telemetry, servers)
   // loads only when one runs: `--help`, `--version` and usage errors never pay
   // for it (bench/cold-start.bench.ts measures this).
-  const run: Execute = (command, values) =>
-    (require('./run-command.js') as RunCommandModule).runCommand(plan, command, values, options, io);
-  const cli = buildCli(plan, run, io.colors);
+  // Lazy controllers and services load when their command runs (or is documented), not for `--help`.
+  const complete: Complete = async (command) => {
+    const loaded = await withLazyLists(plan, command, planOptions);
+    for (const warning of loaded.plan.warnings) {
+      if (!plan.warnings.includes(warning)) io.stderr.write(`${plan.name}: warning: ${warning}\n`);
+    }
+    return loaded;
+  };
+  const run: Execute = async (command, values) => {
+    let loaded: Awaited<ReturnType<Complete>>;
+    try {
+      loaded = await complete(command);
+    } catch (error) {
+      if (!(error instanceof PlanError)) throw error;
+      io.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    const { runCommand } = require('./run-command.js') as RunCommandModule;
+    return runCommand(loaded.plan, loaded.command, values, options, io);
+  };
+  const cli = buildCli(plan, run, io.colors, complete);
   return runCli(cli, options.argv, io, plan);
 }
 

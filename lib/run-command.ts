@@ -102,7 +102,13 @@ function compose({ plan, command, options, io, container, events, clock, env, gi
     if (command.server === 'http') {
       const { httpServer } = require('./http/server.js') as typeof import('./http/server.js');
       const inMemory = container.isBound(IN_MEMORY);
-      const http = httpServer({ ...health, settings, command, observer, events, container, inMemory });
+      const openApiDocument = () =>
+        (require('./http/openapi.js') as typeof import('./http/openapi.js')).openApiDocument(
+          plan,
+          command,
+          (require('./cli/version.js') as typeof import('./cli/version.js')).appVersion(plan.version),
+        );
+      const http = httpServer({ ...health, settings, command, observer, events, container, inMemory, openApiDocument });
       components.push(http.component);
       runner = () => http.runner;
     } else if (command.server === 'grpc') {

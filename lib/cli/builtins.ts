@@ -1,7 +1,9 @@
 import { Command, type CommandClass, Option } from 'clipanion';
+import { PlanError } from '../errors.js';
 import type { AppPlan } from '../plan/types.js';
 import { PROBE_NAMES } from '../probe/files.js';
 import { PROBE_DETAILS, PROBE_FLAGS } from '../probe/usage.js';
+import type { Complete } from './cli.js';
 import { VALUE_NAMES } from './usage.js';
 import { appVersion } from './version.js';
 
@@ -133,7 +135,7 @@ export function manifestCommand(plan: AppPlan): CommandClass {
 }
 
 /** `openapi <command>`: prints the OpenAPI 3.1 document of an http command. */
-export function openApiCommand(plan: AppPlan): CommandClass {
+export function openApiCommand(plan: AppPlan, complete: Complete): CommandClass {
   const http = [...plan.commands.values()].filter((c) => c.server === 'http').map((c) => c.name);
   return class extends Command {
     static override paths = [['openapi']];
@@ -154,8 +156,16 @@ export function openApiCommand(plan: AppPlan): CommandClass {
         );
         return 2;
       }
+      let loaded: Awaited<ReturnType<Complete>>;
+      try {
+        loaded = await complete(command);
+      } catch (error) {
+        if (!(error instanceof PlanError)) throw error;
+        this.context.stderr.write(`${error.message}\n`);
+        return 1;
+      }
       const { openApiDocument } = require('../http/openapi.js') as typeof import('../http/openapi.js');
-      const document = openApiDocument(plan, command, appVersion(plan.version));
+      const document = openApiDocument(loaded.plan, loaded.command, appVersion(plan.version));
       this.context.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
       return 0;
     }

@@ -13,6 +13,12 @@ export interface Io {
 /** Runs a planned command with its parsed option values; resolves to the exit code. */
 export type Execute = (command: CommandPlan, values: Record<string, unknown>) => Promise<number>;
 
+/**
+ * The plan with a command's lazy controllers and services loaded (the same
+ * plan when it has none); rejects with a PlanError naming their problems.
+ */
+export type Complete = (command: CommandPlan) => Promise<{ plan: AppPlan; command: CommandPlan }>;
+
 /** Holds the parsed values of a generated command's options, keyed by property. */
 const VALUES = Symbol('values');
 /** The command plan behind a generated clipanion class. */
@@ -22,7 +28,12 @@ const PLAN = Symbol('plan');
 const GENERATED = new WeakMap<Cli, Map<string, CommandClass>>();
 
 /** Builds the clipanion CLI of an app from its plan. */
-export function buildCli(plan: AppPlan, execute: Execute, colors = false): Cli {
+export function buildCli(
+  plan: AppPlan,
+  execute: Execute,
+  colors = false,
+  complete: Complete = async (command) => ({ plan, command }),
+): Cli {
   const cli = new AppCli({ binaryName: plan.name, binaryLabel: plan.description ?? plan.name, enableColors: colors });
   cli.register(Builtins.HelpCommand);
   cli.register(versionCommand(plan));
@@ -35,7 +46,7 @@ export function buildCli(plan: AppPlan, execute: Execute, colors = false): Cli {
   GENERATED.set(cli, generated);
   for (const probe of probeCommands()) cli.register(probe);
   cli.register(manifestCommand(plan));
-  if ([...plan.commands.values()].some((c) => c.server === 'http')) cli.register(openApiCommand(plan));
+  if ([...plan.commands.values()].some((c) => c.server === 'http')) cli.register(openApiCommand(plan, complete));
   return cli;
 }
 

@@ -30,6 +30,14 @@ export interface FrameworkSettings {
      * (`HEALTH_STATUS=close app readiness` needs no token). @default ''
      */
     controlToken: string;
+    openapi: {
+      /**
+       * Serve the http command's OpenAPI document (what `app openapi <command>` prints) with
+       * `GET` at this path, e.g. `/openapi.json`, behind the command's middleware; '' serves
+       * none. Built once, at the first request. @default ''
+       */
+      path: string;
+    };
   };
   grpc: {
     /** `GRPC_PORT`; 0 picks an ephemeral port. @default 9090 */
@@ -155,6 +163,7 @@ export function frameworkDefaults(env: NodeJS.ProcessEnv = process.env): Framewo
       requestTimeoutMs: 120_000,
       accessLogSampleRate: 1,
       controlToken: '',
+      openapi: { path: '' },
     },
     grpc: {
       port: 9090,

@@ -14,6 +14,10 @@ const nonNegativeMs: Rule = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? timerRange(v) : 'is not a number of milliseconds (0 or more)';
 const bytes: Rule = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'is not a positive number of bytes');
 const share: Rule = (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'is not a share between 0 and 1');
+const routePath: Rule = (v) =>
+  typeof v === 'string' && (v === '' || /^\/[^\s?#]*$/.test(v))
+    ? undefined
+    : "is not '' (off) or a path starting with '/', e.g. '/openapi.json'";
 const level: Rule = (v) =>
   (LOG_LEVELS as readonly unknown[]).includes(v) ? undefined : `is not a log level (${LOG_LEVELS.join(', ')})`;
 
@@ -34,6 +38,7 @@ export const RULES: Record<string, Rule> = {
   'http.requestTimeoutMs': positiveMs,
   'http.accessLogSampleRate': share,
   'http.controlToken': text,
+  'http.openapi.path': routePath,
   'grpc.port': port,
   'grpc.host': text,
   'grpc.maxReceiveMessageBytes': bytes,

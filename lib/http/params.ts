@@ -15,6 +15,13 @@ type Argument = (ctx: Context) => Outcome | Promise<Outcome>;
  * every parameter; synchronous unless a schema validates asynchronously.
  */
 export function routeArguments(params: readonly ParamPlan[]): (ctx: Context) => unknown[] | Promise<unknown[]> {
+  // Nothing to validate (`@Query('name')`): the values as read, costing about what reading them from ctx does.
+  if (params.every((p) => !p.schema)) {
+    const readers = params.map(reader);
+    const [only] = readers;
+    if (only && readers.length === 1) return (ctx) => [only(ctx)];
+    return (ctx) => readers.map((read) => read(ctx));
+  }
   const argument = params.map(prepare);
   return (ctx) => {
     const outcomes = argument.map((a) => a(ctx));

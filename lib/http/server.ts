@@ -52,6 +52,8 @@ export interface HttpServerOptions {
   readonly container: Container;
   /** Serve requests dispatched into `Koa#callback()` (the testing helpers), with no socket. */
   readonly inMemory: boolean;
+  /** The command's OpenAPI document, built when `dionysus.http.openapi.path` is first asked for. */
+  readonly openApiDocument: () => object;
 }
 
 /**
@@ -72,6 +74,7 @@ export function httpServer(options: HttpServerOptions): { component: Component; 
   const component: Component = {
     name: 'http',
     start() {
+      documentRouteProblem(settings.http.openapi.path, command);
       const logger = observer.logger;
       unsubscribe = events.on((event) => {
         if (event.type === 'state' && event.state === 'stopping') drain.draining = true;
@@ -108,6 +111,8 @@ export function httpServer(options: HttpServerOptions): { component: Component; 
       const routes = new Router();
       for (const controller of command.controllers)
         await mount(routes, controller, await context.container.getAsync(controller.cls));
+      const { path } = settings.http.openapi;
+      if (path) routes.register(path, ['GET'], [documentRoute(options.openApiDocument)], { name: 'openapi' });
       app.use(controllerRoutes(routes)).use(routes.allowedMethods());
       app.use(raw.routes()).use(raw.allowedMethods());
       drain.templateOf = (path, method) => templateOf(routes, path, method) ?? templateOf(raw, path, method);
@@ -194,6 +199,36 @@ function inMemory(drain: DrainState): RunHandle {
       drain.draining = true;
       stopped();
     },
+  };
+}
+
+/** A document path that no request could reach, or that a controller's route serves already: a config error. */
+function documentRouteProblem(path: string, command: CommandPlan): void {
+  if (!path) return;
+  const key = 'dionysus.http.openapi.path';
+  if (path === '/healthx' || path.startsWith('/healthx/')) {
+    throw new DionysusError(
+      'config',
+      `${key} ${JSON.stringify(path)} is under /healthx, which the framework answers; choose another path`,
+    );
+  }
+  for (const route of command.controllers.flatMap((c) => c.routes)) {
+    if (route.method === 'GET' && route.path === path) {
+      throw new DionysusError(
+        'config',
+        `${key} ${JSON.stringify(path)} is also GET ${route.path} of ${route.name}; choose another path for the document`,
+      );
+    }
+  }
+}
+
+/** `GET <dionysus.http.openapi.path>`: the document, built and serialised at the first request only. */
+function documentRoute(build: () => object): Middleware {
+  let json: string | undefined;
+  return (ctx) => {
+    json ??= JSON.stringify(build());
+    ctx.type = 'application/json';
+    ctx.body = json;
   };
 }
 

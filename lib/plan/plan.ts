@@ -1,6 +1,7 @@
 import { type ClassRecord, COMMAND_OPTION_KEYS, readRecord } from '../../decorators/metadata.js';
 import { PlanError } from '../errors.js';
 import { isProbeName } from '../probe/files.js';
+import { isLazyList, lazyClasses, loadLazyLists } from './lazy.js';
 import { planProviders } from './providers.js';
 import { merged } from './records.js';
 import { planGraphs, type UnboundToken } from './scopes.js';
@@ -12,6 +13,7 @@ import type {
   CommandPlan,
   HookPlan,
   HookSet,
+  LazyListPlan,
   OptionPlan,
   OptionType,
   ProviderPlan,
@@ -136,8 +138,10 @@ export function buildPlan(main: Function, { declared = [], isBound, onUnbound }:
     if (checks.length > 0) providerChecks.set(cls as Class, checks);
   }
   // Routes are served only from the controllers a command lists: a forgotten one must not be a silent 404.
+  // A list not loaded yet may name any class: those checks wait until every list is known.
   const listed = new Set<Function>([...commandClasses, ...controllerClasses]);
-  for (const cls of new Set<Function>([main, ...providers, ...graphs.classes])) {
+  const unloaded = new Set([...commands.values()].flatMap((c) => c.lazy.map((l) => l.kind)));
+  for (const cls of unloaded.has('controllers') ? [] : new Set<Function>([main, ...providers, ...graphs.classes])) {
     const route = listed.has(cls) ? undefined : merged(cls, []).routes[0];
     if (route) {
       problems.push(
@@ -152,7 +156,9 @@ export function buildPlan(main: Function, { declared = [], isBound, onUnbound }:
   const foreign = new Set<unknown>(
     [...bindings, ...[...commands.values()].flatMap((c) => c.bindings)].map((b) => b.useValue),
   );
-  const warnings = declared.filter((cls) => !listed.has(cls)).map(unlisted);
+  const warnings = declared
+    .filter((cls) => !listed.has(cls) && !unloaded.has(merged(cls, []).controller ? 'controllers' : 'services'))
+    .map(unlisted);
 
   return deepFreeze(
     {
@@ -172,6 +178,27 @@ export function buildPlan(main: Function, { declared = [], isBound, onUnbound }:
     },
     foreign,
   );
+}
+
+/**
+ * The plan with the lazy `controllers` and `services` lists of `command`
+ * loaded: the same plan when it has none, else the app planned again with
+ * their classes (routes, graphs, hooks and checks), so a problem in them is
+ * reported as one at start would be. Throws a PlanError.
+ */
+export async function withLazyLists(
+  plan: AppPlan,
+  command: CommandPlan,
+  options: PlanOptions = {},
+): Promise<{ plan: AppPlan; command: CommandPlan }> {
+  if (command.lazy.length === 0) return { plan, command };
+  const declared = await loadLazyLists([command]);
+  const loaded = buildPlan(plan.main, {
+    ...options,
+    // The launcher's list, and what the loaded modules declared: one of them no command lists is a warning.
+    ...(options.declared ? { declared: [...options.declared, ...declared] } : {}),
+  });
+  return { plan: loaded, command: loaded.commands.get(command.name) as CommandPlan };
 }
 
 /**
@@ -307,8 +334,14 @@ function planCommand(
     );
   }
   const planned = planOptions(cls, record, problems);
-  const controllers = planControllers(cls, server, options.controllers, problems);
-  const services = planServices(cls, server, options.services, problems);
+  const lazy: LazyListPlan[] = [];
+  const controllers = planControllers(
+    cls,
+    server,
+    listNow(cls, 'controllers', options.controllers, lazy, problems),
+    problems,
+  );
+  const services = planServices(cls, server, listNow(cls, 'services', options.services, lazy, problems), problems);
   const middleware = options.middleware ?? [];
   if (!Array.isArray(middleware) || middleware.some((m) => typeof m !== 'function')) {
     problems.push(`${cls.name}: @Command middleware must be an array of koa middleware functions.`);
@@ -332,12 +365,31 @@ function planCommand(
     checks: planChecks(cls, record),
     controllers,
     services,
+    lazy,
     middleware: Array.isArray(middleware) ? middleware : [],
     extra,
     bindings,
     builds: [],
     broughtBy,
   };
+}
+
+/**
+ * A list as given, or a lazy list's classes once loaded; while it is not,
+ * none (noted in `lazy`): `--help` plans the command without them.
+ */
+function listNow(
+  cls: Class,
+  kind: LazyListPlan['kind'],
+  value: unknown,
+  lazy: LazyListPlan[],
+  problems: string[],
+): unknown {
+  if (!isLazyList(value)) return value;
+  const list: LazyListPlan = { kind, load: value };
+  const classes = lazyClasses(list, cls, problems);
+  if (!classes) lazy.push(list);
+  return classes ?? [];
 }
 
 function planOptions(cls: Class, record: ClassRecord, problems: string[]): OptionPlan[] {

@@ -18,7 +18,9 @@ export function planControllers(
     return [];
   }
   if (!Array.isArray(listed)) {
-    problems.push(`${command.name}: @Command controllers must be an array of @Controller classes.`);
+    problems.push(
+      `${command.name}: @Command controllers must be an array of @Controller classes, or a function returning them (loaded when the command runs).`,
+    );
     return [];
   }
   const seen = new Map<string, string>();
@@ -88,7 +90,9 @@ export function planServices(
     return [];
   }
   if (!Array.isArray(listed)) {
-    problems.push(`${command.name}: @Command services must be an array of @GrpcService classes.`);
+    problems.push(
+      `${command.name}: @Command services must be an array of @GrpcService classes, or a function returning them (loaded when the command runs).`,
+    );
     return [];
   }
   const plans: GrpcServicePlan[] = [];

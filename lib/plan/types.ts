@@ -89,6 +89,12 @@ export interface ControllerPlan {
   readonly routes: readonly RoutePlan[];
 }
 
+/** A `controllers` or `services` list given as a function, called when the command runs. */
+export interface LazyListPlan {
+  readonly kind: 'controllers' | 'services';
+  readonly load: () => unknown;
+}
+
 export interface GrpcMethodPlan {
   /** The implementation's method name (ts-proto's lowerCamelCase). */
   readonly name: string;
@@ -158,6 +164,12 @@ export interface CommandPlan {
   readonly middleware: readonly MiddlewareLike[];
   /** grpc: services in the order listed. */
   readonly services: readonly GrpcServicePlan[];
+  /**
+   * `controllers` or `services` listed by a function whose classes are not
+   * loaded yet: `controllers` and `services` lack them until a run loads
+   * them (`withLazyLists`). Empty once loaded, or for lists given as arrays.
+   */
+  readonly lazy: readonly LazyListPlan[];
   /** The full `@Command` options but providers, for the servers' own keys (grpc: interceptors). */
   readonly extra: Readonly<CommandOptions>;
   /** This command's own providers, bound only when it runs. */

@@ -11,8 +11,9 @@ import { DionysusError, PlanError } from '../errors.js';
 import { Clock, systemClock } from '../lifecycle/clock.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { SignalSource } from '../lifecycle/signals.js';
+import { loadLazyLists, loadLazyListsNow } from '../plan/lazy.js';
 import { buildPlan } from '../plan/plan.js';
-import type { Class } from '../plan/types.js';
+import type { AppPlan, Class } from '../plan/types.js';
 import { createLogger } from '../telemetry/logger.js';
 import { Logger, REGISTRY } from '../telemetry/tokens.js';
 import { Capture } from './capture.js';
@@ -66,7 +67,7 @@ export interface TestOptions {
  * const greet = container.get(GreetCommand);
  */
 export function createTestContainer(main: Class, options: TestOptions = {}): Container {
-  const plan = buildPlan(main);
+  const plan = planLoaded(main);
   const container = createAppContainer(plan);
   const loaded = loadConfiguration(options.env ?? process.env, givenConfig(options));
   bindConfiguration(container, new AppConfig(loaded.values, loaded.sourceOf));
@@ -91,6 +92,42 @@ export function createTestContainer(main: Class, options: TestOptions = {}): Con
   applyOverrides(container, options.overrides ?? []);
   madeWith.set(container, options);
   return container;
+}
+
+/**
+ * Calls every command's lazy `controllers` and `services` functions
+ * (`@Command('http', { controllers: () => import('./controllers/index.js') })`)
+ * and waits for them, so that `createTestContainer`, which is synchronous,
+ * can bind their classes. Needed only when one returns a promise and the
+ * test calls createTestContainer; runCommand, startServer and startInMemory
+ * wait for them themselves. A broken app is left for the run to report.
+ * @example
+ * before(() => preload(App));
+ */
+export async function preload(main: Class): Promise<void> {
+  let plan: AppPlan;
+  try {
+    plan = buildPlan(main);
+  } catch (error) {
+    if (error instanceof PlanError) return;
+    throw error;
+  }
+  await loadLazyLists(plan.commands.values());
+}
+
+/** The app's plan with every command's lazy lists loaded: a test container binds every command's classes. */
+function planLoaded(main: Class): AppPlan {
+  const plan = buildPlan(main);
+  const lazy = [...plan.commands.values()].filter((c) => c.lazy.length > 0);
+  if (lazy.length === 0) return plan;
+  const waiting = loadLazyListsNow(lazy);
+  if (waiting.length > 0) {
+    throw new DionysusError(
+      'plan',
+      `createTestContainer(${main.name}): ${waiting.join(' and ')} load through a promise, and createTestContainer is synchronous; \`await preload(${main.name})\` (dionysus/testing) before it, e.g. in a before() hook.`,
+    );
+  }
+  return buildPlan(main);
 }
 
 export interface RunOptions extends TestOptions {
@@ -126,6 +163,7 @@ export interface RunResult {
  * });
  */
 export async function runCommand(main: Class, argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  await preload(main);
   const stdout = new Capture();
   const stderr = new Capture();
   const events: LifecycleEvent[] = [];

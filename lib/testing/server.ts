@@ -13,7 +13,7 @@ import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { StopSignal } from '../lifecycle/signals.js';
 import type { Class } from '../plan/types.js';
 import { FakeSignals } from './fake-signals.js';
-import { createTestContainer, type RunResult, runCommand, type TestOptions } from './index.js';
+import { createTestContainer, preload, type RunResult, runCommand, type TestOptions } from './index.js';
 import { madeWith } from './made-with.js';
 import { applyOverrides } from './overrides.js';
 
@@ -120,6 +120,7 @@ interface Started {
 
 async function run(main: Class, kind: 'http' | 'grpc', options: TestServerOptions, memory: boolean): Promise<Started> {
   const { argv, container: given, spanExporter, overrides = [], ...test } = options;
+  await preload(main);
   const container = given ?? createTestContainer(main, { ...test, overrides });
   if (given) applyOverrides(given, overrides);
   // A container from createTestContainer keeps its config, unless this server is given its own.

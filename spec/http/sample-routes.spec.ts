@@ -69,6 +69,20 @@ describe('the sample http command, in-process', () => {
     expect(performance.now() - started).to.be.at.least(145);
   });
 
+  it('GET /slow answers 400 naming ms when it is not a number from 0 to 60000, and waits 0 ms without one', async () => {
+    for (const ms of ['abc', '-1', '60001', '']) {
+      const res = await server.request(`/slow?ms=${ms}`);
+      expect(res.status, ms).to.equal(400);
+      const body = (await res.json()) as { code: string; issues: { in: string; path: string }[] };
+      expect(body.code).to.equal('VALIDATION_FAILED');
+      expect(
+        body.issues.map((i) => [i.in, i.path]),
+        ms,
+      ).to.deep.equal([['query', 'ms']]);
+    }
+    expect(await (await server.request('/slow')).json()).to.deep.equal({ sleptMs: 0 });
+  });
+
   describe('request ids', () => {
     const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

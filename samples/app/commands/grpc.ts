@@ -1,9 +1,8 @@
 import { Command, ReadinessCheck } from 'dionysus';
 import { Dependency } from '../dependency.js';
-import { GreeterGrpc } from '../services/greeter.js';
 
-/** `app grpc`: the gRPC server (port from GRPC_PORT). */
-@Command('grpc', { description: 'Serve the gRPC API', services: [GreeterGrpc] })
+/** `app grpc`: the gRPC server (port from GRPC_PORT); its services load when it runs, as http's controllers do. */
+@Command('grpc', { description: 'Serve the gRPC API', services: () => require('../services/index.js').services })
 export class GrpcCommand {
   constructor(private readonly dependency: Dependency) {}
 

@@ -1,9 +1,6 @@
 import { Command, ReadinessCheck } from 'dionysus';
 import { taskPool } from 'dionysus/pool';
 import { sqlDatabase } from 'dionysus/sql';
-import { GreetingController } from '../controllers/greeting.js';
-import { PrimesController } from '../controllers/primes.js';
-import { TodosController } from '../controllers/todos.js';
 import { Dependency } from '../dependency.js';
 import { migrations } from '../migrations/index.js';
 import { cacheProviders } from '../todos/cache.js';
@@ -17,11 +14,14 @@ import type { DB } from '../todos/store.js';
  * `dionysus.sql.main.migrations.onStartup: check`, as a deployment whose init
  * container migrates should). The database, the cache's Redis (with
  * REDIS_URL) and the `primes` pool are this command's: the other commands
- * open none of them.
+ * open none of them. Its controllers (and zod, which their schemas use) load
+ * when it runs: `--help`, the other commands and the probes never import
+ * them. `require`, as this is a CommonJS build; an ESM app writes
+ * `() => import('../controllers/index.js')`.
  */
 @Command('http', {
   description: 'Serve the HTTP API',
-  controllers: [GreetingController, TodosController, PrimesController],
+  controllers: () => require('../controllers/index.js').controllers,
   providers: [
     sqlDatabase<DB>('main', { migrations, settings: { migrations: { onStartup: 'apply' } } }),
     ...cacheProviders(),
