@@ -159,6 +159,27 @@ describe('controllers listed by a function, loaded when their command runs', () 
     );
   });
 
+  it('warns of a @Controller the loaded modules declare that no command lists, as the launcher does at start', async () => {
+    const Items = itemsController([]);
+    const App = appListing(() => {
+      // The module declares a second controller and leaves it out of the list.
+      @Controller('/stray')
+      // biome-ignore lint/correctness/noUnusedVariables: its decorator declares it, nothing lists it
+      class StrayController {
+        @Get('') get(): string {
+          return 'never served';
+        }
+      }
+      return [Items];
+    });
+    const stderr = new Capture();
+    const code = await execute(App, { argv: ['openapi', 'http'], declared: [], io: { stdout: new Capture(), stderr } });
+    expect(code).to.equal(0);
+    expect(stderr.text).to.equal(
+      "lazy: warning: StrayController: a @Controller that no command lists in controllers, so its routes are never served; add it to @Command('http', { controllers: [StrayController] }).\n",
+    );
+  });
+
   it('refuses one class given where the array belongs, at start', async () => {
     const Items = itemsController([]);
     const { code, stderr } = await cli(appListing(Items as never), ['--help']);
