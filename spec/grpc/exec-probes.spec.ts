@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { killChildren } from '../integration/child.js';
+import { closedPort } from '../support/ports.js';
 import { probe, removeRuntimeDirs, runtimeDir, startGrpc } from './children.js';
 import { check, clientsFor, closeClients } from './clients.js';
 
@@ -78,14 +78,3 @@ describe('exec probes against a grpc command (real processes)', () => {
     expect([run.code, run.line]).to.deep.equal([1, `readiness failed: nothing listens on 127.0.0.1:${port}`]);
   });
 });
-
-/** A loopback port that was free a moment ago and now has no listener. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}

@@ -1,4 +1,3 @@
-import { type AddressInfo, createServer } from 'node:net';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
@@ -6,6 +5,7 @@ import { runCommand } from 'dionysus/testing';
 import { InstrumentedApp, instrumentation } from '../fixtures/instrumented/app.js';
 import { TelemetryApp } from '../fixtures/telemetry/app.js';
 import { killChildren, node, SAMPLE } from '../integration/child.js';
+import { closedPort } from '../support/ports.js';
 import { waitForLog, withoutShellConfig } from './log-lines.js';
 import { OtlpGrpcReceiver, OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
@@ -281,15 +281,3 @@ describe('tracing: a span per lifecycle hook under one root span', () => {
     });
   });
 });
-
-/** A loopback port nothing listens on: bound once, then closed. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
