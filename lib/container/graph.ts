@@ -101,8 +101,11 @@ export function walkGraph({ roots, bindings, injectionsOf, isBound = () => false
     done.add(token);
     const here = [...path, token];
     const deps: Token[] = [];
+    const runtime: Function[] = [];
     const need = (dep: Token, by: string): void => {
-      if (visit(dep, here, by) && !deps.includes(dep)) deps.push(dep);
+      if (visit(dep, here, by)) {
+        if (!deps.includes(dep)) deps.push(dep);
+      } else if (typeof dep === 'function' && isRuntimeBound(dep) && !runtime.includes(dep)) runtime.push(dep);
     };
     if (!provider) {
       graph.classes.push(token as Function);
@@ -119,7 +122,7 @@ export function walkGraph({ roots, bindings, injectionsOf, isBound = () => false
         need(provider.useClass, `${provider.where} (token ${tokenName(provider.token)}): useClass`);
       }
     }
-    graph.builds.push({ token, provider, deps });
+    graph.builds.push({ token, provider, deps, runtime });
     return true;
   };
 

@@ -15,6 +15,7 @@ import type { Component } from '../lifecycle/component.js';
 import type { LifecycleEvents } from '../lifecycle/events.js';
 import type { RunContext, RunHandle, ServerRunner } from '../lifecycle/runner.js';
 import type { CommandPlan, ControllerPlan, RoutePlan } from '../plan/types.js';
+import { withRequest } from '../telemetry/request-context.js';
 import { Logger } from '../telemetry/tokens.js';
 import { healthx } from './healthx.js';
 import { type ObserveOptions, observe } from './observe.js';
@@ -93,7 +94,7 @@ export function httpServer(options: HttpServerOptions): { component: Component; 
             logger,
           ),
           bodyLimitBytes: settings.http.bodyLimitBytes,
-          requestContext: reachesLogger(command),
+          requestContext: context.wholeRequest,
           templateOf: (path, method) => drain.templateOf(path, method),
         }),
       );
@@ -105,12 +106,13 @@ export function httpServer(options: HttpServerOptions): { component: Component; 
       unsubscribe?.();
     },
   };
+  const context = requestContextOf(command);
   const runner: ServerRunner = {
     label: 'http server',
-    async start(context: RunContext): Promise<RunHandle> {
+    async start(run: RunContext): Promise<RunHandle> {
       const routes = new Router();
       for (const controller of command.controllers)
-        await mount(routes, controller, await context.container.getAsync(controller.cls));
+        await mount(routes, controller, await run.container.getAsync(controller.cls), context.logs(controller));
       const { path } = settings.http.openapi;
       if (path) routes.register(path, ['GET'], [documentRoute(options.openApiDocument)], { name: 'openapi' });
       app.use(controllerRoutes(routes)).use(routes.allowedMethods());
@@ -232,10 +234,12 @@ function documentRoute(build: () => object): Middleware {
   };
 }
 
-async function mount(router: Router, controller: ControllerPlan, instance: unknown): Promise<void> {
+async function mount(router: Router, controller: ControllerPlan, instance: unknown, logs: boolean): Promise<void> {
   for (const route of controller.routes) {
     const handler = routeHandler(route, instance as Record<string, (ctx: Context) => unknown>);
     const chain = [...controller.middleware, ...route.middleware, handler] as Middleware[];
+    // The controller (or what it reaches) logs: its routes run as the handling of their request.
+    if (logs) chain.unshift(inRequestContext);
     router.register(route.path, [route.method], chain as never, { name: route.name });
   }
 }
@@ -362,20 +366,31 @@ function templateOf(router: Matching, path: string, method: string): string | un
   return typeof layer?.path === 'string' ? layer.path : undefined;
 }
 
+/** Runs the rest of a route's chain as the handling of its request: the lines it logs carry its id. */
+const inRequestContext: Middleware = (ctx, next) => withRequest(ctx.state.requestId as string, next);
+
 /**
- * Whether a request's handling can log with the injected Logger: a controller, or something it
- * reaches through constructors and factories, injects it. Only then does each request run inside
- * an AsyncLocalStorage (its lines carry the requestId): on Node 20 that turns on async_hooks for
- * every promise and native resource of the process, ~4 % of a GET /hello (bench/http-throughput).
+ * Which requests run inside the request context (see lib/telemetry/request-context.ts: on Node 20
+ * it costs every request handled while it is on). A request's handling can log with the injected
+ * Logger when its controller, or something the controller reaches through constructors and
+ * factories, injects it: those routes run inside it. When a class that can add middleware or raw
+ * routes (it injects `Koa` or `Router`) reaches the Logger, every request does, from the first
+ * middleware on.
  */
-function reachesLogger(command: CommandPlan): boolean {
+function requestContextOf(command: CommandPlan): { wholeRequest: boolean; logs(controller: ControllerPlan): boolean } {
   const deps = new Map<Token, readonly Token[]>(command.builds.map((b) => [b.token, b.deps]));
-  const seen = new Set<Token>();
-  const walk = (token: Token): boolean => {
-    if (token === Logger) return true;
-    if (seen.has(token)) return false;
-    seen.add(token);
-    return (deps.get(token) ?? []).some(walk);
+  const reaches = (from: Token): boolean => {
+    const seen = new Set<Token>();
+    const walk = (token: Token): boolean => {
+      if (token === Logger) return true;
+      if (seen.has(token)) return false;
+      seen.add(token);
+      return (deps.get(token) ?? []).some(walk);
+    };
+    return walk(from);
   };
-  return command.controllers.some((c) => walk(c.cls));
+  const wholeRequest = command.builds.some(
+    (b) => (b.runtime ?? []).some((t) => t === Koa || t === Router) && reaches(b.token),
+  );
+  return { wholeRequest, logs: (controller) => !wholeRequest && reaches(controller.cls) };
 }

@@ -145,6 +145,8 @@ export interface BuildPlan {
   readonly provider: ProviderPlan | undefined;
   /** The tokens of other builds it needs (constructor parameters, properties, a factory's inject, a useClass). */
   readonly deps: readonly Token[];
+  /** What it takes that a run binds rather than builds (koa's app, the router, Health…). */
+  readonly runtime?: readonly Function[];
 }
 
 export interface CommandPlan {

@@ -1,7 +1,8 @@
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
-import { Command, Controller, Get, Injectable, Logger, Main } from 'dionysus';
+import { Command, Controller, Get, Injectable, Logger, Main, PreRun } from 'dionysus';
 import { startServer } from 'dionysus/testing';
+import Koa from 'koa';
 import { OrdersApp } from '../fixtures/orders/app.js';
 import { type LogRecord, logRecords } from './logs.js';
 
@@ -132,6 +133,46 @@ describe("the request's id on the lines a handler logs", () => {
     expect(lines[0]).to.include({ requestId: 'audit-1', what: 'GET /audit' });
   });
 
+  it('carries it wave after wave, with requests of routes that cannot log in between and alongside', async () => {
+    // The storage is on only while a request that can log is handled: it goes off after each wave and on again.
+    const server = await startServer(AuditApp, 'http');
+    let stdout = '';
+    const sent: string[] = [];
+    try {
+      for (let wave = 0; wave < 3; wave++) {
+        await Promise.all(
+          ['a', 'b', 'c'].map(async (name) => {
+            const id = `wave-${wave}-${name}`;
+            sent.push(id);
+            const [logged, quiet] = await Promise.all([
+              server.request('/audit', { headers: { 'x-request-id': id } }),
+              server.request('/quiet', { headers: { 'x-request-id': `quiet-${id}` } }),
+            ]);
+            expect([logged.status, quiet.status]).to.deep.equal([200, 200]);
+          }),
+        );
+        expect((await server.request('/quiet')).status).to.equal(200);
+      }
+    } finally {
+      ({ stdout } = await server.stop());
+    }
+    const lines = logRecords(stdout).filter((line) => line.msg === 'audited');
+    expect(lines.map((line) => line.requestId).sort()).to.deep.equal([...sent].sort());
+  });
+
+  it('carries it on the lines of middleware a hook adds through the injected Koa, before any route', async () => {
+    const server = await startServer(GateApp, 'http');
+    let stdout = '';
+    try {
+      expect((await server.request('/quiet', { headers: { 'x-request-id': 'gate-1' } })).status).to.equal(200);
+      expect((await server.request('/nowhere', { headers: { 'x-request-id': 'gate-2' } })).status).to.equal(404);
+    } finally {
+      ({ stdout } = await server.stop());
+    }
+    const lines = logRecords(stdout).filter((line) => line.msg === 'gate');
+    expect(lines.map((line) => line.requestId)).to.deep.equal(['gate-1', 'gate-2']);
+  });
+
   it('leaves the lines logged outside a request without one', async () => {
     const server = await startServer(OrdersApp, 'http');
     const { stdout } = await server.stop();
@@ -163,8 +204,39 @@ class AuditController {
   }
 }
 
-@Command('http', { controllers: [AuditController] })
+/** Answers without logging: nothing it reaches injects the Logger. */
+@Controller()
+class QuietController {
+  @Get('/quiet')
+  async quiet(): Promise<{ ok: boolean }> {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return { ok: true };
+  }
+}
+
+@Command('http', { controllers: [AuditController, QuietController] })
 class AuditHttp {}
+
+/** A hook that adds middleware logging every request, after an await. */
+@Command('http', { controllers: [QuietController] })
+class GateHttp {
+  constructor(
+    private readonly app: Koa,
+    private readonly log: Logger,
+  ) {}
+
+  @PreRun()
+  gate(): void {
+    this.app.use(async (_ctx, next) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      this.log.info('gate');
+      await next();
+    });
+  }
+}
+
+@Main({ name: 'gate', commands: [GateHttp] })
+class GateApp {}
 
 @Main({ name: 'audit', commands: [AuditHttp] })
 class AuditApp {}
