@@ -1,4 +1,4 @@
-import { type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import { context, type Span, SpanKind, SpanStatusCode, TraceFlags, type Tracer, trace } from '@opentelemetry/api';
 import type {
   CompiledQuery,
   DatabaseConnection,
@@ -222,9 +222,15 @@ class InstrumentedConnection implements DatabaseConnection {
     return this.inner.streamQuery<R>(query, chunkSize);
   }
 
-  /** The query's client span, or none when no tracer provider is set (nothing would record it). */
+  /**
+   * The query's client span; none when no tracer provider is set, or when the query runs in a span
+   * its sampler dropped (a request outside the sampled ratio): nothing would record it, and its
+   * parent never reaches the backend. A span costs ~6 µs, a tenth of a SQLite point query.
+   */
   #span(operation: string, query: CompiledQuery): Span | undefined {
     if (!tracerProviderSet()) return undefined;
+    const parent = trace.getSpan(context.active())?.spanContext();
+    if (parent && (parent.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
     const attributes: Record<string, string | number> = {
       'db.operation.name': operation,
       'db.query.text': query.sql,

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { trace } from '@opentelemetry/api';
+import { context, TraceFlags, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { expect } from 'chai';
 import { type Generated, type Kysely, sql } from 'kysely';
@@ -42,6 +43,7 @@ describe('dionysus/sql: one typed query path on SQLite and PostgreSQL', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'sql-queries-'));
     trace.setGlobalTracerProvider(provider);
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   });
   afterEach(async () => {
     for (const stop of stops.splice(0).reverse()) await stop();
@@ -49,6 +51,7 @@ describe('dionysus/sql: one typed query path on SQLite and PostgreSQL', () => {
   });
   after(() => {
     trace.disable();
+    context.disable();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -124,6 +127,29 @@ describe('dionysus/sql: one typed query path on SQLite and PostgreSQL', () => {
         expect(attributes['db.system.name']).to.equal(system);
         expect(attributes['db.query.text']).to.match(/select \* from "todos" where "title" = (\?|\$1)/);
         expect(JSON.stringify(attributes)).to.not.include('secret-value-42');
+      });
+
+      it('traces a query under the span of a sampled request, and makes none under one its sampler dropped', async () => {
+        const database = await open(await url());
+        exporter.reset();
+        const request = provider.getTracer('spec').startSpan('GET /todos');
+        await context.with(trace.setSpan(context.active(), request), () =>
+          database.db.selectFrom('todos').selectAll().execute(),
+        );
+        request.end();
+        // What a ratio sampler leaves of the requests outside its ratio: a span context without the sampled flag.
+        const dropped = trace.wrapSpanContext({
+          traceId: '0af7651916cd43dd8448eb211c80319c',
+          spanId: 'b7ad6b7169203331',
+          traceFlags: TraceFlags.NONE,
+        });
+        await context.with(trace.setSpan(context.active(), dropped), () =>
+          database.db.selectFrom('todos').selectAll().where('id', '=', 1).execute(),
+        );
+        const queries = exporter.getFinishedSpans().filter((s) => s.attributes['db.operation.name'] === 'SELECT');
+        expect(queries.map((s) => s.attributes['db.query.text'])).to.have.length(1);
+        expect(queries[0]?.parentSpanContext?.spanId).to.equal(request.spanContext().spanId);
+        expect(queries[0]?.spanContext().traceId).to.equal(request.spanContext().traceId);
       });
     });
   }
