@@ -49,7 +49,7 @@ type State = 'open' | 'draining' | 'drained' | 'stopped';
  * holds and what the pool accounts for it. A class rather than closures: it is
  * made for every task.
  */
-export class Ticket {
+class Ticket {
   readonly promise: Promise<unknown>;
   resolve!: (value: unknown) => void;
   reject!: (error: unknown) => void;
@@ -87,7 +87,10 @@ export abstract class BoundedPool {
   /** Whether `began` is called when a task starts (else only once it ended, with the time it started). */
   protected readonly startsKnown: boolean = true;
   readonly #admission: Admission;
+  /** Accepted tickets that have not ended (the pools that settle their submitters through tickets). */
   readonly #live = new Set<Ticket>();
+  /** Accepted jobs a subclass tracks itself (`entered`, `ended`, `dropJobs`) that have not ended. */
+  #jobs = 0;
   readonly #logger?: PoolLogger;
   readonly #onError?: PoolErrorHandler;
   #observer?: PoolObserver;
@@ -126,8 +129,13 @@ export abstract class BoundedPool {
   abstract get waiting(): number;
   /** Whether a submission can be accepted now. */
   protected abstract hasRoom(): boolean;
-  /** Removes the tasks that have not started (their submitters are told by `drop`). */
-  protected abstract clearQueue(): void;
+  /**
+   * At the drain deadline: ends the jobs the subclass tracks itself (`entered`), rejecting their
+   * submitters with `PoolDroppedError`; returns how many it dropped. Tickets are dropped by the pool.
+   */
+  protected dropJobs(): number {
+    return 0;
+  }
   /** Resolves when nothing runs any more (tasks that ignore their signal), or when `deadline` aborts. */
   protected abstract quiet(deadline: AbortSignal): Promise<void>;
   protected abstract close(): Promise<void>;
@@ -188,43 +196,65 @@ export abstract class BoundedPool {
    * clock's time when that was earlier) and accounts for its end.
    */
   protected admit<T>(enter: (began: (at?: number) => void) => Promise<T>, options: SubmitOptions): Promise<T> {
-    return this.accept(new Ticket(this.clock.now(), options.signal), options, (ticket) => {
+    const ticket = new Ticket(this.clock.now(), options.signal);
+    return this.admitWith(() => {
+      this.#live.add(ticket);
       enter((at) => this.began(ticket, at)).then(
         (value) => this.settle(ticket, value),
         (error: unknown) => this.fail(ticket, error),
       );
-    });
+      return ticket.promise as Promise<T>;
+    }, options);
   }
 
   /**
-   * Admits `ticket`: `enter` starts or queues its task at once when there is room, else once
-   * room appears (blocking submit); the task's end is told through `began`, `settle` and `fail`.
-   * Resolves or rejects as the ticket does. `enter` is the same function for every submission.
+   * Calls `enter` (which starts or queues a task and returns its submitter's promise) at once
+   * when there is room, else once room appears (blocking submit), or refuses the submission.
+   * `enter` accounts for the task's end itself: with a ticket, or `entered` and `ended`.
    */
-  protected accept<T>(ticket: Ticket, options: SubmitOptions, enter: (ticket: Ticket) => void): Promise<T> {
+  protected admitWith<T>(enter: () => Promise<T>, options: SubmitOptions): Promise<T> {
     if (this.#state !== 'open') {
       this.#observer?.count('rejected');
       return Promise.reject(new PoolClosedError(this.name, this.#state === 'stopped' ? 'stopped' : 'draining'));
     }
     const admission = this.#admission;
     // The common case first: nobody waits and there is room (what Admission.admit checks first too).
-    if (admission.blocked === 0 && this.hasRoom()) {
-      this.#live.add(ticket);
-      enter(ticket);
-      return ticket.promise as Promise<T>;
-    }
-    return admission.admit(
-      () => {
-        this.#live.add(ticket);
-        enter(ticket);
-        return ticket.promise as Promise<T>;
-      },
-      {
-        nonBlocking: options.nonBlocking ?? this.settings.nonBlocking,
-        timeoutMs: options.submitTimeoutMs ?? this.settings.submitTimeoutMs,
-        signal: options.signal,
-      },
-    );
+    if (admission.blocked === 0 && this.hasRoom()) return enter();
+    return admission.admit(enter, {
+      nonBlocking: options.nonBlocking ?? this.settings.nonBlocking,
+      timeoutMs: options.submitTimeoutMs ?? this.settings.submitTimeoutMs,
+      signal: options.signal,
+    });
+  }
+
+  /** Whether a submission now enters at once: the pool is open and nobody waits for room (room is the caller's check). */
+  protected admitsAtOnce(): boolean {
+    return this.#state === 'open' && this.#admission.blocked === 0;
+  }
+
+  /** A job the subclass tracks itself was accepted: it counts until `ended`. */
+  protected entered(): void {
+    this.#jobs++;
+  }
+
+  /**
+   * A job counted by `entered` ended with `outcome`; `startedAt`: the clock's time its task
+   * started (its duration is observed up to now), unset when it never started or was dropped.
+   */
+  protected ended(outcome: TaskOutcome, startedAt?: number): void {
+    this.#jobs--;
+    this.#account(outcome, startedAt);
+  }
+
+  /** Observes how long a task that started at `startedAt` waited since `submittedAt` (unset or NaN: it never waited). */
+  protected observeWait(submittedAt: number | undefined, startedAt: number): void {
+    const waited = submittedAt === undefined || Number.isNaN(submittedAt) ? 0 : (startedAt - submittedAt) / 1000;
+    this.#observer?.waited(waited);
+  }
+
+  /** The error of a task goes to `onError` (or the log) unless it is the reason of its submitter's own signal. */
+  protected failed(error: unknown, cancel: AbortSignal | undefined): void {
+    if (!(cancel?.aborted === true && error === cancel.reason)) this.#report(error);
   }
 
   /** Whether the pool keeps metrics (a ticket then needs its submission time). */
@@ -240,10 +270,7 @@ export abstract class BoundedPool {
 
   /** Observes how long the started ticket waited (after its task's first synchronous part, off its start path). */
   protected waited(ticket: Ticket): void {
-    const observer = this.#observer;
-    if (!observer || ticket.startedAt === undefined) return;
-    // A task that started inside submit never waited in the queue.
-    observer.waited(ticket.submittedAt === undefined ? 0 : (ticket.startedAt - ticket.submittedAt) / 1000);
+    if (ticket.startedAt !== undefined) this.observeWait(ticket.submittedAt, ticket.startedAt);
   }
 
   /** The ticket's task returned `value`. */
@@ -273,17 +300,19 @@ export abstract class BoundedPool {
   #end(ticket: Ticket, outcome: TaskOutcome): boolean {
     if (ticket.ended) return false;
     ticket.ended = true;
-    const live = this.#live;
-    live.delete(ticket);
+    this.#live.delete(ticket);
+    this.#account(outcome, outcome === 'dropped' ? undefined : ticket.startedAt);
+    return true;
+  }
+
+  /** Metrics of an ended task or ticket (its duration when it ran), and the end of a drain once nothing is left. */
+  #account(outcome: TaskOutcome, startedAt: number | undefined): void {
     const observer = this.#observer;
     if (observer) {
-      if (ticket.startedAt !== undefined && outcome !== 'dropped') {
-        observer.ran((this.clock.now() - ticket.startedAt) / 1000);
-      }
+      if (startedAt !== undefined) observer.ran((this.clock.now() - startedAt) / 1000);
       observer.count(outcome);
     }
-    if (live.size === 0) this.#idle?.();
-    return true;
+    if (this.#jobs === 0 && this.#live.size === 0) this.#idle?.();
   }
 
   #drop(ticket: Ticket): void {
@@ -293,9 +322,9 @@ export abstract class BoundedPool {
   }
 
   async #drainUntil(deadline: AbortSignal | undefined): Promise<DrainReport> {
-    const accepted = this.#live.size;
+    const accepted = this.#live.size + this.#jobs;
     const expired = await new Promise<boolean>((resolve) => {
-      if (this.#live.size === 0) return resolve(false);
+      if (accepted === 0) return resolve(false);
       const finish = (value: boolean): void => {
         this.clock.clearTimeout(timer);
         deadline?.removeEventListener('abort', expire);
@@ -315,8 +344,8 @@ export abstract class BoundedPool {
       const waiting = this.waiting;
       const left = [...this.#live];
       dropped = left.length;
-      this.clearQueue();
       for (const ticket of left) this.#drop(ticket);
+      dropped += this.dropJobs();
       this.deadline.abort(new PoolDroppedError(this.name));
       if (dropped > 0) {
         this.#logger?.warn(

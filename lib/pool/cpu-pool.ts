@@ -92,10 +92,6 @@ export class CpuPool<In = unknown, Out = unknown> extends BoundedPool {
     return this.#inFlight < this.settings.size + this.settings.maxQueue;
   }
 
-  protected clearQueue(): void {
-    // Each queued task has the deadline signal: piscina removes them when it fires.
-  }
-
   protected async quiet(deadline: AbortSignal): Promise<void> {
     if (this.#inFlight === 0 || deadline.aborted) return;
     await new Promise<void>((resolve) => {

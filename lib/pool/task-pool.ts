@@ -1,6 +1,9 @@
-import { AsyncResource } from 'node:async_hooks';
+import type { AsyncResource } from 'node:async_hooks';
 import type PQueue from 'p-queue';
-import { BoundedPool, checkSize, type PoolOptions, type SubmitOptions, Ticket } from './core.js';
+import { contextToEnter, submitterContext } from './async-context.js';
+import { BoundedPool, checkSize, type PoolOptions, type SubmitOptions } from './core.js';
+import { PoolDroppedError } from './errors.js';
+import { Fifo } from './fifo.js';
 
 /** A task: it gets the AbortSignal that fires when the pool drops it (drain deadline) or its submitter cancels. */
 export type Task<T> = (signal: AbortSignal) => T | Promise<T>;
@@ -21,15 +24,26 @@ export type TaskPoolOptions = PoolOptions;
  * await pool.drain(AbortSignal.timeout(5000));
  */
 export class TaskPool extends BoundedPool {
-  readonly #queue: PQueue;
-  /** What `accept` calls for every admitted job: one function, not one per submission. */
-  readonly #enter = (ticket: Ticket): void => this.#enqueue(ticket as Job);
+  readonly #queue: PQueue<Fifo>;
+  readonly #fifo: Fifo;
+  /** Async tasks whose own promise has not settled: dropped at the deadline, awaited by `stop`. */
+  readonly #inFlight = new Set<Running>();
+  /** Set at the drain deadline: a queued task p-queue starts from then on is dropped instead. */
+  #dropping = false;
+  /** Resolves `quiet` once no async task runs any more. */
+  #quiet: (() => void) | undefined;
+  /** What p-queue calls to start every task without a signal of its own (one function, not one per task). */
+  readonly #start = (): unknown => {
+    const { task, submittedAt, context } = this.#fifo.take();
+    return this.#run(task as Task<unknown>, submittedAt, contextToEnter(context), undefined);
+  };
 
   constructor(name: string, options: TaskPoolOptions = {}) {
     super(name, options);
     // p-queue is ESM-only: required (require(esm), Node ≥ 20.19) when a pool is built, never on import.
     const { default: Queue } = require('p-queue') as typeof import('p-queue');
-    this.#queue = new Queue({ concurrency: this.settings.size });
+    this.#queue = new Queue<Fifo>({ concurrency: this.settings.size, queueClass: Fifo });
+    this.#fifo = Fifo.made as Fifo;
     this.#queue.on('next', () => this.wake());
   }
 
@@ -38,7 +52,8 @@ export class TaskPool extends BoundedPool {
   }
 
   get running(): number {
-    return this.#queue.pending;
+    // Once dropped, what still runs are the tasks that ignore their signal (p-queue let their slots go).
+    return this.#dropping ? this.#inFlight.size : this.#queue.pending;
   }
 
   get waiting(): number {
@@ -50,8 +65,18 @@ export class TaskPool extends BoundedPool {
    * or with a `PoolError` (`PoolFullError`, `PoolTimeoutError`,
    * `PoolClosedError`, `PoolDroppedError`).
    */
-  submit<T>(task: Task<T>, options: SubmitOptions = {}): Promise<T> {
-    return this.#submit(task, options);
+  submit<T>(task: Task<T>, options?: SubmitOptions): Promise<T> {
+    // The common case on its own path, with no closure (bench/pool's targets): no options, the
+    // pool open, nobody waiting for room, and room for the task.
+    if (options === undefined && this.admitsAtOnce() && this.hasRoom()) {
+      const queue = this.#queue;
+      // A task that starts inside add runs in the submitter's context and waits for nothing.
+      if (queue.size === 0 && queue.pending < queue.concurrency) {
+        return this.#add(task, Number.NaN, undefined) as Promise<T>;
+      }
+      return this.#add(task, this.#submittedAt(), submitterContext()) as Promise<T>;
+    }
+    return this.#submit(task, options ?? {}) as Promise<T>;
   }
 
   /**
@@ -72,67 +97,124 @@ export class TaskPool extends BoundedPool {
     this.wake();
   }
 
-  #submit<T>(task: Task<T>, options: SubmitOptions, accepted?: () => void): Promise<T> {
+  #submit(task: Task<unknown>, options: SubmitOptions, accepted?: () => void): Promise<unknown> {
     const queue = this.#queue;
     // A task that starts inside submit already runs in the submitter's context, and never waits;
-    // only one that waits is bound to the context (and timed from its submission).
+    // only one that waits is bound to the context (when one is in use) and timed from its submission.
     const startsNow = this.blocked === 0 && queue.size === 0 && queue.pending < queue.concurrency;
-    const job = startsNow
-      ? new Job(undefined, options.signal, task, undefined, accepted)
-      : new Job(
-          this.observed ? this.clock.now() : undefined,
-          options.signal,
-          task,
-          new AsyncResource('dionysus.pool.task'),
-          accepted,
-        );
-    return this.accept<T>(job, options, this.#enter);
+    const submittedAt = startsNow ? Number.NaN : this.#submittedAt();
+    const context = startsNow ? undefined : submitterContext();
+    return this.admitWith(() => {
+      accepted?.();
+      const signal = options.signal;
+      if (signal !== undefined) return this.#enqueueCancellable(task, submittedAt, context, signal);
+      return this.#add(task, submittedAt, context);
+    }, options);
   }
 
-  #enqueue(job: Job): void {
-    job.accepted?.();
-    const signal = job.cancel;
-    if (signal === undefined) {
-      // The job settles its ticket itself and never rejects: p-queue's promise needs no handler.
-      void this.#queue.add<unknown>(() => this.#run(job));
-      return;
+  /** When a task that may wait was submitted, for its wait time (NaN without metrics). */
+  #submittedAt(): number {
+    return this.observed ? this.clock.now() : Number.NaN;
+  }
+
+  /** Queues (or starts) an accepted task without a signal of its own. */
+  #add(task: Task<unknown>, submittedAt: number, context: AsyncResource | undefined): Promise<unknown> {
+    this.entered();
+    const fifo = this.#fifo;
+    fifo.push(task, submittedAt, context);
+    const added = this.#queue.add(this.#start);
+    fifo.pushed();
+    return added;
+  }
+
+  /**
+   * The submitter's signal takes a task out of the queue; once it runs, the task alone decides
+   * when to stop (p-queue would settle it at once and free its slot while it still runs).
+   */
+  #enqueueCancellable(
+    task: Task<unknown>,
+    submittedAt: number,
+    context: AsyncResource | undefined,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    this.entered();
+    if (signal.aborted) {
+      this.ended('rejected');
+      return Promise.reject(signal.reason);
     }
-    // The submitter's signal takes a task out of the queue; once it runs, the task alone decides
-    // when to stop (p-queue would settle it at once and free its slot while it still runs).
-    const whileQueued = queuedSignal(signal);
-    this.#queue
-      .add<unknown>(
-        () => {
-          whileQueued.started();
-          return this.#run(job);
-        },
-        { signal: whileQueued.signal },
-      )
-      .catch((error: unknown) => this.fail(job, error));
+    const queued = new AbortController();
+    const abort = (): void => {
+      // Still queued: the task never starts, and p-queue rejects its submitter with the reason.
+      this.ended('rejected');
+      queued.abort(signal.reason);
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    const run = (): unknown => {
+      signal.removeEventListener('abort', abort);
+      return this.#run(task, submittedAt, contextToEnter(context), signal);
+    };
+    return this.#queue.add(run, { signal: queued.signal });
   }
 
-  /** Runs the job's task; what p-queue waits for (and holds the worker for) is the task's own end. */
-  #run(job: Job): Promise<void> | undefined {
-    job.startedAt = this.clock.now();
-    const signal = this.signalFor(job.cancel);
+  /**
+   * Starts a task; what p-queue waits for (and settles the submitter with) is the task's result,
+   * its synchronous throw, or for an async task the promise of its `Running`.
+   */
+  #run(
+    task: Task<unknown>,
+    submittedAt: number,
+    context: AsyncResource | undefined,
+    cancel: AbortSignal | undefined,
+  ): unknown {
+    if (this.#dropping) {
+      this.ended('dropped');
+      throw new PoolDroppedError(this.name, false);
+    }
+    const startedAt = this.observed ? this.clock.now() : Number.NaN;
+    const signal = this.signalFor(cancel);
     let result: unknown;
     try {
-      result = job.context ? job.context.runInAsyncScope(job.task, undefined, signal) : job.task(signal);
+      result = context ? context.runInAsyncScope(task, undefined, signal) : task(signal);
     } catch (error) {
-      this.waited(job);
-      this.fail(job, error);
-      return undefined;
+      this.observeWait(submittedAt, startedAt);
+      this.ended('error', startedAt);
+      this.failed(error, cancel);
+      throw error;
     }
     // Observed once the task's first synchronous part ran: the metric is off the submit-to-start path.
-    this.waited(job);
+    this.observeWait(submittedAt, startedAt);
     if (typeof (result as PromiseLike<unknown> | null)?.then !== 'function') {
-      this.settle(job, result);
-      return undefined;
+      this.ended('ok', startedAt);
+      return result;
     }
-    return Promise.resolve(result).then(
-      (value) => this.settle(job, value),
-      (error: unknown) => this.fail(job, error),
+    return this.#running(result as PromiseLike<unknown>, startedAt, cancel);
+  }
+
+  /** An async task from its start: its submitter settles when it does, or when the drain deadline drops it. */
+  #running(result: PromiseLike<unknown>, startedAt: number, cancel: AbortSignal | undefined): Promise<unknown> {
+    const job = new Running();
+    const inFlight = this.#inFlight;
+    inFlight.add(job);
+    Promise.resolve(result).then(
+      (value) => {
+        inFlight.delete(job);
+        if (job.end()) {
+          this.ended('ok', startedAt);
+          job.resolve(value);
+        }
+        if (inFlight.size === 0) this.#quiet?.();
+      },
+      (error: unknown) => {
+        inFlight.delete(job);
+        if (job.end()) {
+          this.ended('error', startedAt);
+          this.failed(error, cancel);
+          job.reject(error);
+        }
+        if (inFlight.size === 0) this.#quiet?.();
+      },
     );
+    return job.promise;
   }
 
   protected hasRoom(): boolean {
@@ -140,49 +222,55 @@ export class TaskPool extends BoundedPool {
     return queue.size < this.settings.maxQueue || queue.pending < queue.concurrency;
   }
 
-  protected clearQueue(): void {
-    this.#queue.clear();
+  protected override dropJobs(): number {
+    let dropped = 0;
+    for (const job of this.#inFlight) {
+      if (!job.end()) continue;
+      dropped++;
+      this.ended('dropped');
+      job.reject(new PoolDroppedError(this.name, true));
+    }
+    // p-queue settles a task's submitter only by running it: with room for every queued task,
+    // it starts them all at once, and each one's start drops it (#run), rejecting its submitter.
+    const queued = this.#queue.size;
+    this.#dropping = true;
+    if (queued > 0) {
+      const size = this.#queue.concurrency;
+      this.#queue.concurrency = Number.POSITIVE_INFINITY;
+      this.#queue.concurrency = size;
+    }
+    return dropped + queued;
   }
 
   protected async quiet(deadline: AbortSignal): Promise<void> {
-    if (this.#queue.pending === 0 || deadline.aborted) return;
+    if (this.#inFlight.size === 0 || deadline.aborted) return;
     await new Promise<void>((resolve) => {
       deadline.addEventListener('abort', () => resolve(), { once: true });
-      void this.#queue.onPendingZero().then(resolve);
+      this.#quiet = resolve;
     });
   }
 
-  protected async close(): Promise<void> {
-    this.#queue.clear();
-  }
+  protected async close(): Promise<void> {}
 }
 
-/** A submission of a TaskPool: its task, and the submitter's async context when it waits. */
-class Job extends Ticket {
-  readonly task: Task<unknown>;
-  readonly context: AsyncResource | undefined;
-  /** Called once the task is accepted (`post`). */
-  readonly accepted: (() => void) | undefined;
+/** An async task of a TaskPool that started: its submitter's promise, settled once. */
+class Running {
+  readonly promise: Promise<unknown>;
+  resolve!: (value: unknown) => void;
+  reject!: (error: unknown) => void;
+  #ended = false;
 
-  constructor(
-    submittedAt: number | undefined,
-    cancel: AbortSignal | undefined,
-    task: Task<unknown>,
-    context: AsyncResource | undefined,
-    accepted: (() => void) | undefined,
-  ) {
-    super(submittedAt, cancel);
-    this.task = task;
-    this.context = context;
-    this.accepted = accepted;
+  constructor() {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
   }
-}
 
-/** A signal that follows `signal` until `started()` is called. */
-function queuedSignal(signal: AbortSignal): { readonly signal: AbortSignal; started(): void } {
-  const queued = new AbortController();
-  const abort = (): void => queued.abort(signal.reason);
-  if (signal.aborted) abort();
-  else signal.addEventListener('abort', abort, { once: true });
-  return { signal: queued.signal, started: () => signal.removeEventListener('abort', abort) };
+  /** Marks the end; false when it had ended already (the deadline dropped it). */
+  end(): boolean {
+    if (this.#ended) return false;
+    this.#ended = true;
+    return true;
+  }
 }
