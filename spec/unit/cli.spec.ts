@@ -1,6 +1,10 @@
 import { expect } from 'chai';
+import { Cli } from 'clipanion';
 import { Command, Main, Option, Run } from 'dionysus';
 import { runCommand } from 'dionysus/testing';
+import { buildCli } from '../../lib/cli/cli.js';
+import { collate } from '../../lib/cli/usage.js';
+import { buildPlan } from '../../lib/plan/plan.js';
 
 /** The option values the last greet run saw. */
 let seen: Record<string, unknown> = {};
@@ -92,6 +96,76 @@ describe('cli', () => {
       expect(result.stdout).to.include('cli-app greet').and.include('Print a greeting');
       expect(result.stdout).to.include('cli-app http').and.include('run the http server');
       expect(result.events).to.deep.equal([]);
+    });
+
+    it("lists the commands in clipanion's own layout and order, on --help and -h, with and without colours", async () => {
+      @Command('zeta', { description: 'Last of all' })
+      class Zeta {
+        @Run() run(): void {}
+      }
+      @Command('alpha-b', { description: 'A hyphen after a space' })
+      class AlphaHyphen {
+        @Run() run(): void {}
+      }
+      @Command('alpha b', { description: 'A space first' })
+      class AlphaSpace {
+        @Option('--dry-run', { description: 'Change nothing' })
+        dryRun: boolean = false;
+        @Run() run(): void {}
+      }
+      @Command('alpha2', { description: 'A digit after the hyphen' })
+      class AlphaDigit {
+        @Run() run(): void {}
+      }
+      @Main({
+        name: 'order-app',
+        version: '0.1.0',
+        commands: [Zeta, AlphaHyphen, GreetCommand, AlphaDigit, AlphaSpace],
+      })
+      class OrderApp {}
+      for (const colors of [false, true]) {
+        const cli = buildCli(buildPlan(OrderApp), async () => 0, colors);
+        expect(cli.usage(null, { colored: colors })).to.equal(Cli.prototype.usage.call(cli, null, { colored: colors }));
+      }
+      const plain = buildCli(buildPlan(OrderApp), async () => 0, false);
+      const listing = Cli.prototype.usage.call(plain, null);
+      for (const argv of [['--help'], ['-h']]) {
+        const result = await runCommand(OrderApp, argv);
+        expect(result.exitCode, argv[0]).to.equal(0);
+        expect(result.stdout, argv[0]).to.equal(listing);
+      }
+      const tasks = listing.slice(listing.indexOf('Tasks'));
+      const names = [...tasks.matchAll(/order-app (\S+)/g)].map((m) => m[1]);
+      expect(names).to.deep.equal(['alpha', 'alpha-b', 'alpha2', 'greet', 'zeta']);
+    });
+
+    it("sorts help text as localeCompare('en', caseFirst upper) does, without loading ICU for ASCII", () => {
+      const alphabet = ' \t\n_-,;:!?.\'"()[]{}@*/\\&#%`^+<=>|~$0123456789aAbBzZ';
+      let seed = 7;
+      const random = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed % n;
+      };
+      const text = (length: number): string => Array.from({ length }, () => alphabet[random(alphabet.length)]).join('');
+      const pairs: [string, string][] = [
+        ['é', 'e'],
+        ['a\u001bb', 'ab'],
+        ['app migrate down', 'app migrate up'],
+      ];
+      for (let i = 0; i < 5000; i++) {
+        const a = text(random(3)) + text(random(4));
+        // Every third pair differs only in case, where the tie-break decides.
+        const b =
+          i % 3 === 0
+            ? [...a].map((c) => (random(2) ? c.toUpperCase() : c.toLowerCase())).join('')
+            : a.slice(0, random(3)) + text(random(4));
+        pairs.push([a, b]);
+      }
+      const wrong = pairs.filter(
+        ([a, b]) =>
+          Math.sign(collate(a, b)) !== Math.sign(a.localeCompare(b, 'en', { usage: 'sort', caseFirst: 'upper' })),
+      );
+      expect(wrong).to.deep.equal([]);
     });
 
     it('shows the options of a command on greet --help', async () => {
