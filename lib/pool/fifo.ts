@@ -41,8 +41,8 @@ export class Fifo {
   #submittedAt = Number.NaN;
   #context: AsyncResource | undefined = undefined;
   #pushed = false;
-  /** Dequeued tasks of the start function not taken yet, oldest first: one at most, as p-queue runs. */
-  readonly #starting: Entry[] = [];
+  /** The dequeued task of the start function not taken yet: p-queue runs each one right after dequeuing it. */
+  #starting: Entry | undefined = undefined;
 
   constructor() {
     Fifo.made = this;
@@ -82,9 +82,15 @@ export class Fifo {
     const head = this.#head;
     if (head === entries.length) return undefined;
     const entry = entries[head] as Entry;
-    if (entry.task !== undefined) this.#starting.push(entry);
+    if (entry.task !== undefined) {
+      if (this.#starting !== undefined) throw incompatible('dequeued a task before it started the one before');
+      this.#starting = entry;
+    }
     if (head + 1 === entries.length) {
-      entries.length = 0;
+      // An idle pool queues one task at a time: pop() is inline where setting length calls the
+      // runtime (~80 ns against ~4 ns, on bench/pool's submit-to-start path).
+      if (head === 0) entries.pop();
+      else entries.length = 0;
       this.#head = 0;
     } else {
       entries[head] = undefined;
@@ -99,8 +105,9 @@ export class Fifo {
 
   /** The task p-queue starts now (what the pool's start function runs). */
   take(): Entry {
-    const entry = this.#starting.shift();
+    const entry = this.#starting;
     if (entry === undefined) throw incompatible('started a task it did not dequeue');
+    this.#starting = undefined;
     return entry;
   }
 
