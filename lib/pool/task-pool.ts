@@ -34,8 +34,9 @@ export class TaskPool extends BoundedPool {
   #quiet: (() => void) | undefined;
   /** What p-queue calls to start every task without a signal of its own (one function, not one per task). */
   readonly #start = (): unknown => {
-    const { task, submittedAt, context } = this.#fifo.take();
-    return this.#run(task as Task<unknown>, submittedAt, contextToEnter(context), undefined);
+    const fifo = this.#fifo;
+    const task = fifo.take() as Task<unknown>;
+    return this.#run(task, fifo.takenAt, contextToEnter(fifo.takeContext()), undefined);
   };
 
   constructor(name: string, options: TaskPoolOptions = {}) {
