@@ -58,5 +58,5 @@ export function submitterContext(): AsyncResource {
  * AsyncLocalStorage was used does not start in the store of whichever task ended before it).
  */
 export function contextToEnter(context: AsyncResource | undefined): AsyncResource | undefined {
-  return context === noContext && !asyncContextInUse() ? undefined : context;
+  return context === undefined || (context === noContext && !asyncContextInUse()) ? undefined : context;
 }

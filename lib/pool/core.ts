@@ -84,6 +84,8 @@ export abstract class BoundedPool {
   protected readonly clock: Clock;
   /** Fires at the drain deadline: the AbortSignal of every running task. */
   protected readonly deadline = new AbortController();
+  /** `deadline.signal`, read once: AbortController's getter is a call on every task's start path (bench/pool). */
+  readonly #deadlineSignal = this.deadline.signal;
   /** Whether `began` is called when a task starts (else only once it ended, with the time it started). */
   protected readonly startsKnown: boolean = true;
   readonly #admission: Admission;
@@ -294,7 +296,7 @@ export abstract class BoundedPool {
 
   /** The signal a running task gets: the drain deadline, and the submitter's own when it gave one. */
   protected signalFor(signal: AbortSignal | undefined): AbortSignal {
-    return signal ? AbortSignal.any([this.deadline.signal, signal]) : this.deadline.signal;
+    return signal ? AbortSignal.any([this.#deadlineSignal, signal]) : this.#deadlineSignal;
   }
 
   #end(ticket: Ticket, outcome: TaskOutcome): boolean {

@@ -34,8 +34,9 @@ export class TaskPool extends BoundedPool {
   #quiet: (() => void) | undefined;
   /** What p-queue calls to start every task without a signal of its own (one function, not one per task). */
   readonly #start = (): unknown => {
-    const { task, submittedAt, context } = this.#fifo.take();
-    return this.#run(task as Task<unknown>, submittedAt, contextToEnter(context), undefined);
+    const fifo = this.#fifo;
+    const task = fifo.take() as Task<unknown>;
+    return this.#run(task, fifo.takenAt, contextToEnter(fifo.takeContext()), undefined);
   };
 
   constructor(name: string, options: TaskPoolOptions = {}) {
@@ -68,13 +69,14 @@ export class TaskPool extends BoundedPool {
   submit<T>(task: Task<T>, options?: SubmitOptions): Promise<T> {
     // The common case on its own path, with no closure (bench/pool's targets): no options, the
     // pool open, nobody waiting for room, and room for the task.
-    if (options === undefined && this.admitsAtOnce() && this.hasRoom()) {
+    if (options === undefined && this.admitsAtOnce()) {
       const queue = this.#queue;
-      // A task that starts inside add runs in the submitter's context and waits for nothing.
+      // A task that starts inside add runs in the submitter's context and waits for nothing
+      // (and has room: checked first, as it is the idle pool's case).
       if (queue.size === 0 && queue.pending < queue.concurrency) {
         return this.#add(task, Number.NaN, undefined) as Promise<T>;
       }
-      return this.#add(task, this.#submittedAt(), submitterContext()) as Promise<T>;
+      if (this.hasRoom()) return this.#add(task, this.#submittedAt(), submitterContext()) as Promise<T>;
     }
     return this.#submit(task, options ?? {}) as Promise<T>;
   }

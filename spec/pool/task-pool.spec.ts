@@ -151,6 +151,40 @@ describe('dionysus/pool TaskPool', () => {
       expect(started).to.deep.equal([1]);
     });
 
+    it('leaves a long queue first come, first served for the others, however it grew and moved', async () => {
+      const { pool, started, hold } = track(busyPool({ size: 1, maxQueue: 100 }));
+      const cancels = new Map<number, AbortController>();
+      const tasks = new Map<number, ReturnType<typeof hold>>();
+      const submit = (id: number): void => {
+        if (id % 3 !== 0) return void tasks.set(id, hold(id));
+        const cancel = new AbortController();
+        cancels.set(id, cancel);
+        tasks.set(id, hold(id, { signal: cancel.signal }));
+      };
+      for (let id = 1; id <= 10; id++) submit(id);
+      // The first tasks end one by one, then many more arrive while the rest wait.
+      for (let id = 1; id <= 8; id++) {
+        tasks.get(id)!.done.resolve(id);
+        await settle();
+      }
+      for (let id = 11; id <= 40; id++) submit(id);
+      await settle();
+      const cancelled = [...cancels.keys()].filter((id) => id > 9);
+      for (const id of cancelled) cancels.get(id)!.abort(new Error(`cancelled ${id}`));
+      await settle();
+      expect([pool.running, pool.waiting]).to.deep.equal([1, 31 - cancelled.length]);
+      for (let id = 9; id <= 40; id++) {
+        tasks.get(id)!.done.resolve(id);
+        await settle();
+      }
+      const ids = Array.from({ length: 40 }, (_, i) => i + 1);
+      expect(started).to.deep.equal(ids.filter((id) => !cancelled.includes(id)));
+      expect(cancelled.map((id) => (tasks.get(id)!.result.error as Error).message)).to.deep.equal(
+        cancelled.map((id) => `cancelled ${id}`),
+      );
+      expect(tasks.get(40)!.result).to.include({ state: 'resolved', value: 40 });
+    });
+
     it('fires a running task’s signal, and the task holds its worker until it ends', async () => {
       const { pool, signals, started, hold } = track(busyPool({ size: 1, maxQueue: 5 }));
       const cancel = new AbortController();
