@@ -1,5 +1,3 @@
-import { performance } from 'node:perf_hooks';
-
 /**
  * Time as the lifecycle sees it, injectable by type: the system clock in the
  * binary, a `FakeClock` when a test passes one (dionysus/testing), so timers
@@ -16,10 +14,13 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+/** perf_hooks' `performance`, required on the first clock read: `--help` and the probes never read one. */
+let performanceHooks: typeof import('node:perf_hooks').performance | undefined;
+
 export const systemClock: Clock = {
   // perf_hooks' object, not the global: on Node 20 the global `performance` is a lazy getter
   // on every read (~10 ns a clock read; the pool reads it three times a task, bench/pool).
-  now: () => performance.now(),
+  now: () => (performanceHooks ??= (require('node:perf_hooks') as typeof import('node:perf_hooks')).performance).now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
