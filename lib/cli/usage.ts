@@ -21,7 +21,9 @@ export class AppCli extends Cli {
    * dependency floor). A command's own help is clipanion's.
    */
   override usage(command: CommandClass | Command | null = null, options: UsageOf = {}): string {
-    const isDefault = (cls: CommandClass): boolean => !cls.paths || cls.paths.some((path) => path.length === 0);
+    // clipanion's default commands: no static paths (or paths on the instance), none, or an empty one.
+    const isDefault = (cls: CommandClass): boolean =>
+      !cls.paths || cls.paths.length === 0 || cls.paths.some((path) => path.length === 0);
     if (command !== null || [...this.registrations.keys()].some(isDefault)) {
       return super.usage(command, options);
     }

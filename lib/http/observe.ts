@@ -321,9 +321,11 @@ function statusText(status: number): string {
  * from an empty JSON object), so the handler can answer 415. The parser and its dependencies (~2 MB of heap) load
  * with the first request that may carry a body: a GET-only service never
  * pays for them, and a smaller heap is a faster one (bench/http-throughput).
- * co-body directly, the parser @koa/bodyparser wraps: the wrapper checked the
- * content type a second time and added two async frames, ~2 µs of a validated
- * POST (bench/validation, target ≥ 0.9× bare koa + @koa/bodyparser).
+ *
+ * The parser is co-body's JSON one, which @koa/bodyparser wraps: the wrapper
+ * checked the content type a second time and added two async frames, ~2 µs
+ * of a validated POST (bench/validation, target ≥ 0.9× bare koa + @koa/bodyparser).
+ * Only its JSON module: co-body's index loads its form and text parsers too (~2 MB more heap).
  */
 function jsonBody(limit: number): (ctx: Context, next: Next) => Promise<void> {
   let json: ((ctx: Context, options: object) => Promise<{ parsed: unknown; raw: string }>) | undefined;
@@ -333,7 +335,7 @@ function jsonBody(limit: number): (ctx: Context, next: Next) => Promise<void> {
     const request = ctx.request as { body?: unknown; rawBody?: string };
     // A chunked body that turned out empty: no body, as with content-length 0.
     request.body = body.raw === '' ? undefined : body.parsed;
-    request.rawBody = body.raw;
+    request.rawBody ??= body.raw;
     return next();
   };
   return (ctx, next) => {
@@ -345,7 +347,7 @@ function jsonBody(limit: number): (ctx: Context, next: Next) => Promise<void> {
       ctx.body = 'Request already closed';
       return Promise.resolve();
     }
-    json ??= (require('co-body') as typeof import('co-body')).json;
+    json ??= require('co-body/lib/json') as typeof import('co-body').json;
     return json(ctx, options).then(
       (body) => parsed(ctx, next, body),
       (error: unknown) => {

@@ -100,7 +100,7 @@ export class Fifo {
     }
     this.#clear(at);
     this.#head = (at + 1) & this.#mask;
-    if (--this.#size === 0 && this.#mask >= SHRINK_FROM) this.#resize(FIRST_CAPACITY);
+    if (--this.#size === 0 && this.#mask + 1 >= SHRINK_FROM) this.#resize(FIRST_CAPACITY);
     return run;
   }
 

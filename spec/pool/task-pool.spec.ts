@@ -185,6 +185,18 @@ describe('dionysus/pool TaskPool', () => {
       expect(tasks.get(40)!.result).to.include({ state: 'resolved', value: 40 });
     });
 
+    it('keeps submission order through a burst of thousands of waiting tasks, and after the queue gave its room back', async () => {
+      const pool = new TaskPool('burst', { size: 1, maxQueue: 10_000 });
+      const order: number[] = [];
+      const run = (id: number) => pool.submit(async () => void order.push(id));
+      // 3,000 waiting tasks take a ring of 4,096 slots, which goes back to a small one once empty.
+      await Promise.all(Array.from({ length: 3000 }, (_, id) => run(id)));
+      expect(pool.waiting).to.equal(0);
+      await Promise.all(Array.from({ length: 40 }, (_, i) => run(3000 + i)));
+      expect(order).to.deep.equal(Array.from({ length: 3040 }, (_, id) => id));
+      await pool.stop();
+    });
+
     it('fires a running task’s signal, and the task holds its worker until it ends', async () => {
       const { pool, signals, started, hold } = track(busyPool({ size: 1, maxQueue: 5 }));
       const cancel = new AbortController();

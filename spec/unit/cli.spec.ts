@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { Cli } from 'clipanion';
+import { Cli, Command as ClipanionCommand } from 'clipanion';
 import { Command, Main, Option, Run } from 'dionysus';
 import { runCommand } from 'dionysus/testing';
 import { buildCli } from '../../lib/cli/cli.js';
-import { collate } from '../../lib/cli/usage.js';
+import { AppCli, collate } from '../../lib/cli/usage.js';
 import { buildPlan } from '../../lib/plan/plan.js';
 
 /** The option values the last greet run saw. */
@@ -137,6 +137,35 @@ describe('cli', () => {
       const tasks = listing.slice(listing.indexOf('Tasks'));
       const names = [...tasks.matchAll(/order-app (\S+)/g)].map((m) => m[1]);
       expect(names).to.deep.equal(['alpha', 'alpha-b', 'alpha2', 'greet', 'zeta']);
+    });
+
+    it("heads the listing as clipanion does, with a label, a version, both or neither, and leaves a default command's help to clipanion", () => {
+      class Listed extends ClipanionCommand {
+        static override paths = [['listed']];
+        static override usage = ClipanionCommand.Usage({ category: 'Tasks', description: 'A listed task' });
+        async execute(): Promise<void> {}
+      }
+      class Default extends ClipanionCommand {
+        static override paths = [];
+        async execute(): Promise<void> {}
+      }
+      const heads = [
+        {},
+        { binaryLabel: 'An app' },
+        { binaryVersion: '1.2.3' },
+        { binaryLabel: 'An app', binaryVersion: '1.2.3' },
+      ];
+      for (const head of heads) {
+        for (const extra of [[], [Default]]) {
+          const cli = new AppCli({ binaryName: 'x', ...head });
+          for (const cls of [Listed, ...extra]) cli.register(cls);
+          for (const colored of [false, true]) {
+            expect(cli.usage(null, { colored }), JSON.stringify({ head, extra: extra.length, colored })).to.equal(
+              Cli.prototype.usage.call(cli, null, { colored }),
+            );
+          }
+        }
+      }
     });
 
     it("sorts help text as localeCompare('en', caseFirst upper) does, without loading ICU for ASCII", () => {
